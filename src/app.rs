@@ -1,0 +1,137 @@
+//! AppState, the router with its middleware stack, and the server's start and shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use bytes::Bytes;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::keys::{Kek, KeyRing};
+use crate::oidc::metadata::ProviderMetadata;
+use crate::store::Store;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub keys: Arc<KeyRing>,
+    pub clock: Clock,
+    /// The discovery document, rendered once.
+    pub discovery: Bytes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} (MUNJIGI_BIND): {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot prepare the database ({database}): {source}")]
+    Database { database: String, source: crate::store::StoreError },
+    #[error("signing keys: {0}")]
+    Keys(#[from] crate::keys::KeyError),
+    #[error("cannot render provider metadata: {0}")]
+    Metadata(#[from] serde_json::Error),
+}
+
+/// Opens the store and applies migrations (also used by `munjigi migrate` and the CLI).
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let database = config.database.redacted();
+    let store = Store::connect(&config.database, config.db_max_connections)
+        .await
+        .map_err(|source| StartError::Database { database: database.clone(), source })?;
+    store.migrate().await.map_err(|source| StartError::Database { database, source })?;
+    Ok(store)
+}
+
+impl AppState {
+    /// Everything a server needs before it accepts a request: migrated store, keys, metadata.
+    pub async fn prepare(config: Config, clock: Clock) -> Result<Self, StartError> {
+        let store = open_store(&config).await?;
+        let kek = Kek::load(&config.kek)?;
+        let keys = KeyRing::bootstrap(&store, kek, clock.now()).await?;
+        let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&config.issuer))?);
+        Ok(Self { config: Arc::new(config), store, keys: Arc::new(keys), clock, discovery })
+    }
+}
+
+/// A server bound to its socket, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Binds `config.bind` and prepares the state.
+    pub async fn bind(config: Config, clock: Clock) -> Result<Self, StartError> {
+        let addr = config.bind;
+        let listener =
+            TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        Self::with_listener(config, listener, clock).await
+    }
+
+    /// Uses a listener bound by the caller (tests bind port 0 first to learn the issuer).
+    pub async fn with_listener(
+        config: Config,
+        listener: TcpListener,
+        clock: Clock,
+    ) -> Result<Self, StartError> {
+        let state = AppState::prepare(config, clock).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = router(self.state.clone());
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    crate::http::routes(state)
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

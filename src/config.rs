@@ -1,0 +1,429 @@
+//! One `Config`: documented defaults ← optional TOML file (`MUNJIGI_CONFIG`) ← environment.
+//!
+//! Raw values are read as plain data first and then validated here, so that every error names
+//! the setting (both its environment variable and its key in the file) and what is wrong.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use base64::Engine;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// The settings as read, before validation. Field names are the keys of munjigi.toml; the
+/// environment variable of each is `MUNJIGI_` + the key in capitals (`DATABASE_URL` for
+/// `database_url`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    /// Exact issuer URL: https (http only on a loopback host), no trailing slash.
+    issuer: String,
+    /// Address the HTTP server listens on.
+    bind: String,
+    /// `postgres://…` for PostgreSQL; unset for the embedded SQLite file in `data_dir`.
+    database_url: Option<String>,
+    /// Folder of the embedded SQLite database.
+    data_dir: PathBuf,
+    /// Key-encryption key: 32 random bytes in base64 (`openssl rand -base64 32`).
+    kek: Option<String>,
+    /// Where the development KEK is kept (generated, mode 0600) when `kek` is unset.
+    kek_file: PathBuf,
+    /// `auto` (pretty in a terminal, plain otherwise), `pretty`, `plain` or `json`.
+    log_format: String,
+    /// Largest number of database connections in the pool.
+    db_max_connections: u32,
+    /// How long relying parties may cache the JWKS, in seconds.
+    jwks_max_age_secs: u64,
+    /// Allow an `http://` issuer on a non-loopback host (only behind a TLS-terminating proxy
+    /// that rewrites nothing; never on the open internet).
+    allow_insecure_issuer: bool,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            issuer: DEFAULT_ISSUER.to_owned(),
+            bind: DEFAULT_BIND.to_owned(),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            kek: None,
+            kek_file: PathBuf::from("keys/kek"),
+            log_format: "auto".to_owned(),
+            db_max_connections: 10,
+            jwks_max_age_secs: 300,
+            allow_insecure_issuer: false,
+        }
+    }
+}
+
+/// The validated configuration the rest of the program uses.
+#[derive(Clone)]
+pub struct Config {
+    pub issuer: Issuer,
+    pub bind: SocketAddr,
+    pub database: DatabaseConfig,
+    pub kek: KekSource,
+    pub log_format: LogFormat,
+    pub db_max_connections: u32,
+    pub jwks_max_age_secs: u64,
+}
+
+/// The issuer exactly as configured: compared byte for byte by relying parties.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer(String);
+
+impl Issuer {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// An absolute URL of an endpoint under the issuer (`path` starts with `/`).
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.0, path)
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl fmt::Display for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone)]
+pub enum DatabaseConfig {
+    Postgres { url: String },
+    Sqlite { path: PathBuf },
+}
+
+impl DatabaseConfig {
+    /// The connection URL, with any password replaced by `****` for display.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Postgres { url } => redact_url_password(url),
+            Self::Sqlite { path } => format!("sqlite://{} (embedded)", path.display()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub enum KekSource {
+    /// 32 bytes from `MUNJIGI_KEK`.
+    Inline([u8; 32]),
+    /// Read from (or generated into) this file.
+    File(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Auto,
+    Pretty,
+    Plain,
+    Json,
+}
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting {env} ({key}): {problem}")]
+    Invalid { env: &'static str, key: &'static str, problem: String },
+    #[error("configuration could not be read: {0}")]
+    Source(String),
+}
+
+fn invalid(env: &'static str, key: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { env, key, problem: problem.into() }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment (and `MUNJIGI_CONFIG`, if set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(path) = std::env::var_os("MUNJIGI_CONFIG") {
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                return Err(invalid(
+                    "MUNJIGI_CONFIG",
+                    "-",
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // MUNJIGI_CONFIG names the file; it is not a key inside it. Provider credentials and
+        // test-only variables share the prefix but are read by their own modules.
+        let figment = figment
+            .merge(Env::prefixed("MUNJIGI_").ignore(&["config", "test_pg_url"]))
+            .merge(Env::raw().only(&["database_url"]));
+        let raw: RawConfig = figment.extract().map_err(|e| ConfigError::Source(e.to_string()))?;
+        raw.validate()
+    }
+
+    /// A configuration for tests and embedding, from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder(RawConfig::default())
+    }
+
+    /// The effective configuration as TOML, secrets redacted (for `munjigi check-config`).
+    pub fn describe(&self) -> String {
+        let kek = match &self.kek {
+            KekSource::Inline(_) => "\"<set from MUNJIGI_KEK, redacted>\"".to_owned(),
+            KekSource::File(path) => format!("\"<file {}>\"", path.display()),
+        };
+        let log_format = match self.log_format {
+            LogFormat::Auto => "auto",
+            LogFormat::Pretty => "pretty",
+            LogFormat::Plain => "plain",
+            LogFormat::Json => "json",
+        };
+        format!(
+            "issuer = \"{}\"\nbind = \"{}\"\ndatabase = \"{}\"\nkek = {}\nlog_format = \"{}\"\n\
+             db_max_connections = {}\njwks_max_age_secs = {}\n",
+            self.issuer,
+            self.bind,
+            self.database.redacted(),
+            kek,
+            log_format,
+            self.db_max_connections,
+            self.jwks_max_age_secs,
+        )
+    }
+}
+
+/// Builds a `Config` from defaults plus explicit overrides, validated the same way.
+pub struct ConfigBuilder(RawConfig);
+
+impl ConfigBuilder {
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.0.issuer = issuer.into();
+        self
+    }
+    pub fn bind(mut self, bind: impl Into<String>) -> Self {
+        self.0.bind = bind.into();
+        self
+    }
+    pub fn database_url(mut self, url: Option<String>) -> Self {
+        self.0.database_url = url;
+        self
+    }
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.0.data_dir = dir.into();
+        self
+    }
+    pub fn kek_base64(mut self, kek: impl Into<String>) -> Self {
+        self.0.kek = Some(kek.into());
+        self
+    }
+    pub fn build(self) -> Result<Config, ConfigError> {
+        self.0.validate()
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let issuer = validate_issuer(&self.issuer, self.allow_insecure_issuer)?;
+        let bind: SocketAddr = self.bind.parse().map_err(|_| {
+            invalid(
+                "MUNJIGI_BIND",
+                "bind",
+                format!("{:?} is not an address and port such as 127.0.0.1:8080", self.bind),
+            )
+        })?;
+        let database = match self.database_url.as_deref().map(str::trim) {
+            None | Some("") => {
+                DatabaseConfig::Sqlite { path: self.data_dir.join("munjigi.db") }
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Url::parse(url).map_err(|e| {
+                    invalid("DATABASE_URL", "database_url", format!("not a valid URL: {e}"))
+                })?;
+                DatabaseConfig::Postgres { url: url.to_owned() }
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or_default();
+                if path.is_empty() || path == ":memory:" {
+                    return Err(invalid(
+                        "DATABASE_URL",
+                        "database_url",
+                        "an SQLite URL must name a file (sqlite://path/to/munjigi.db)",
+                    ));
+                }
+                DatabaseConfig::Sqlite { path: PathBuf::from(path) }
+            }
+            Some(url) => {
+                return Err(invalid(
+                    "DATABASE_URL",
+                    "database_url",
+                    format!(
+                        "must start with postgres:// (or sqlite://), got {:?}",
+                        redact_url_password(url)
+                    ),
+                ));
+            }
+        };
+        let kek = match self.kek.as_deref().map(str::trim) {
+            None | Some("") => KekSource::File(self.kek_file),
+            Some(encoded) => KekSource::Inline(decode_kek(encoded)?),
+        };
+        let log_format = match self.log_format.to_ascii_lowercase().as_str() {
+            "auto" => LogFormat::Auto,
+            "pretty" => LogFormat::Pretty,
+            "plain" | "text" => LogFormat::Plain,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "MUNJIGI_LOG_FORMAT",
+                    "log_format",
+                    format!("{other:?} is not one of auto, pretty, plain, json"),
+                ));
+            }
+        };
+        if self.db_max_connections == 0 {
+            return Err(invalid(
+                "MUNJIGI_DB_MAX_CONNECTIONS",
+                "db_max_connections",
+                "must be at least 1",
+            ));
+        }
+        Ok(Config {
+            issuer,
+            bind,
+            database,
+            kek,
+            log_format,
+            db_max_connections: self.db_max_connections,
+            jwks_max_age_secs: self.jwks_max_age_secs,
+        })
+    }
+}
+
+/// OIDC Discovery §3 and RFC 8414 §2: https, no query or fragment; we also refuse a trailing
+/// slash so that `iss` comparisons by relying parties cannot go wrong.
+fn validate_issuer(value: &str, allow_insecure: bool) -> Result<Issuer, ConfigError> {
+    let problem = |p: &str| invalid("MUNJIGI_ISSUER", "issuer", format!("{value:?}: {p}"));
+    let url = Url::parse(value).map_err(|e| problem(&format!("not an absolute URL ({e})")))?;
+    if value.ends_with('/') {
+        return Err(problem("must not end with '/' (write it exactly as clients will see it)"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(problem("must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(problem("must not contain user information"));
+    }
+    // The URL parser normalises; the issuer must already be in normal form to compare exactly.
+    if url.as_str().trim_end_matches('/') != value {
+        return Err(problem(&format!("must be written in normal form: {}", url.as_str())));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if !loopback && !allow_insecure {
+                return Err(problem(
+                    "must use https (http is allowed only on localhost or a loopback address)",
+                ));
+            }
+        }
+        _ => return Err(problem("must use https")),
+    }
+    Ok(Issuer(value.to_owned()))
+}
+
+pub(crate) fn decode_kek(encoded: &str) -> Result<[u8; 32], ConfigError> {
+    let problem = |p: String| {
+        invalid(
+            "MUNJIGI_KEK",
+            "kek",
+            format!("{p}; it must be 32 random bytes in base64, as `openssl rand -base64 32` prints"),
+        )
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| problem("not valid base64".to_owned()))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| problem(format!("decodes to {} bytes, not 32", bytes.len())))
+}
+
+fn redact_url_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // set_password only fails for URLs that cannot have credentials.
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer_error(value: &str) -> String {
+        match validate_issuer(value, false) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn issuer_must_be_exact() {
+        assert!(validate_issuer("https://id.example.com", false).is_ok());
+        assert!(validate_issuer("https://example.com/auth", false).is_ok());
+        assert!(validate_issuer("http://127.0.0.1:8080", false).is_ok());
+        assert!(validate_issuer("http://localhost:8080", false).is_ok());
+        assert!(issuer_error("https://id.example.com/").contains("must not end with '/'"));
+        assert!(issuer_error("http://id.example.com").contains("must use https"));
+        assert!(issuer_error("https://id.example.com?x=1").contains("query"));
+        assert!(issuer_error("https://u:p@id.example.com").contains("user information"));
+        assert!(issuer_error("https://ID.example.com").contains("normal form"));
+        assert!(issuer_error("id.example.com").contains("MUNJIGI_ISSUER (issuer)"));
+        assert!(validate_issuer("http://10.0.0.1", true).is_ok());
+    }
+
+    #[test]
+    fn kek_must_be_32_bytes_of_base64() {
+        let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert_eq!(decode_kek(&good).ok(), Some([7u8; 32]));
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        let err = decode_kek(&short).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("MUNJIGI_KEK") && err.contains("16 bytes, not 32"), "{err}");
+        assert!(decode_kek("not base64!").is_err());
+    }
+
+    #[test]
+    fn database_url_chooses_backend_and_redacts() {
+        let cfg = Config::builder().build();
+        assert!(matches!(cfg.map(|c| c.database), Ok(DatabaseConfig::Sqlite { .. })));
+        let cfg = Config::builder()
+            .database_url(Some("postgres://app:hunter2@127.0.0.1:5432/db".into()))
+            .build();
+        let redacted = cfg.map(|c| c.database.redacted()).unwrap_or_default();
+        assert!(redacted.contains("****") && !redacted.contains("hunter2"), "{redacted}");
+        let err = Config::builder().database_url(Some("mysql://x".into())).build();
+        assert!(err.err().map(|e| e.to_string()).unwrap_or_default().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn bad_bind_names_the_setting() {
+        let err = Config::builder().bind("localhost").build().err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("MUNJIGI_BIND (bind)"));
+    }
+}

@@ -1,0 +1,45 @@
+//! Liveness, readiness and the fallbacks.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::error::ApiError;
+use crate::app::AppState;
+
+/// The process is up.
+pub async fn healthz() -> Response {
+    no_store(Json(json!({ "status": "ok" })).into_response())
+}
+
+/// The database answers. The pool reconnects by itself, so this recovers without a restart.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => no_store(Json(json!({ "status": "ready" })).into_response()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            ApiError::Unavailable("database unreachable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("readiness: database did not answer within 2s");
+            ApiError::Unavailable("database unreachable").into_response()
+        }
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

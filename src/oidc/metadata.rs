@@ -1,0 +1,99 @@
+//! Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2).
+//!
+//! Every member is stated explicitly, and an endpoint is listed only once its route exists:
+//! relying parties act on what discovery says.
+
+use serde::Serialize;
+
+use crate::config::Issuer;
+use crate::keys::SigningAlg;
+
+/// Paths of the endpoints, relative to the issuer. The router mounts the same constants.
+pub mod paths {
+    pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+    pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server";
+    pub const JWKS: &str = "/jwks.json";
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: String,
+    pub scopes_supported: Vec<&'static str>,
+    pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub claims_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+    pub require_request_uri_registration: bool,
+    pub authorization_response_iss_parameter_supported: bool,
+    pub ui_locales_supported: Vec<&'static str>,
+}
+
+impl ProviderMetadata {
+    pub fn new(issuer: &Issuer) -> Self {
+        Self {
+            issuer: issuer.as_str().to_owned(),
+            authorization_endpoint: None,
+            token_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: issuer.endpoint(paths::JWKS),
+            scopes_supported: vec!["openid"],
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query"],
+            grant_types_supported: vec!["authorization_code"],
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: SigningAlg::DEFAULTS
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
+            token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            claims_supported: vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce"],
+            code_challenge_methods_supported: vec!["S256"],
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            require_request_uri_registration: false,
+            authorization_response_iss_parameter_supported: true,
+            ui_locales_supported: vec!["ko", "en"],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn metadata_states_the_protocol_choices() {
+        let Ok(config) = Config::builder().issuer("https://id.example.com/tenant").build() else {
+            panic!("valid config");
+        };
+        let doc = serde_json::to_value(ProviderMetadata::new(&config.issuer)).unwrap_or_default();
+        assert_eq!(doc["issuer"], "https://id.example.com/tenant");
+        assert_eq!(doc["jwks_uri"], "https://id.example.com/tenant/jwks.json");
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(doc["request_uri_parameter_supported"], false);
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        let grants = doc["grant_types_supported"].as_array().cloned().unwrap_or_default();
+        assert!(!grants.contains(&"implicit".into()));
+    }
+}

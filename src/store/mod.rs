@@ -1,0 +1,114 @@
+//! The only module that knows SQL.
+//!
+//! One query set serves both backends through sqlx's `Any` driver: portable SQL, `$n`
+//! placeholders (SQLite binds them by number too), BIGINT unix seconds, TEXT ids and JSON.
+//! Each backend has its own migrations folder because DDL differs. See docs/decisions.md.
+
+mod signing_keys;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::DatabaseConfig;
+
+pub use signing_keys::SigningKeyRow;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the SQLite folder {path}: {source}")]
+    SqliteFolder { path: String, source: std::io::Error },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens a pool. The connection is made lazily so that a server whose database is briefly
+    /// away still starts answering `/readyz` with 503 instead of crashing.
+    pub async fn connect(database: &DatabaseConfig, max_connections: u32) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(3))
+            .idle_timeout(Duration::from_secs(300))
+            .test_before_acquire(true);
+        let (url, backend) = match database {
+            DatabaseConfig::Postgres { url } => (url.clone(), Backend::Postgres),
+            DatabaseConfig::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::SqliteFolder {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite)
+            }
+        };
+        let options = match backend {
+            Backend::Postgres => options,
+            // WAL lets readers run beside the single writer; the busy timeout turns lock
+            // contention into a short wait rather than an error.
+            Backend::Sqlite => options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+        };
+        let pool = options.connect_lazy(&url)?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the migrations of this backend (idempotent; concurrent runs on PostgreSQL are
+    /// serialised by sqlx's advisory lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A round trip to the database, for readiness.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
