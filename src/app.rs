@@ -28,9 +28,15 @@ pub struct AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr} (MUNJIGI_BIND): {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot prepare the database ({database}): {source}")]
-    Database { database: String, source: crate::store::StoreError },
+    Database {
+        database: String,
+        source: crate::store::StoreError,
+    },
     #[error("signing keys: {0}")]
     Keys(#[from] crate::keys::KeyError),
     #[error("cannot render provider metadata: {0}")]
@@ -42,8 +48,14 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let database = config.database.redacted();
     let store = Store::connect(&config.database, config.db_max_connections)
         .await
-        .map_err(|source| StartError::Database { database: database.clone(), source })?;
-    store.migrate().await.map_err(|source| StartError::Database { database, source })?;
+        .map_err(|source| StartError::Database {
+            database: database.clone(),
+            source,
+        })?;
+    store
+        .migrate()
+        .await
+        .map_err(|source| StartError::Database { database, source })?;
     Ok(store)
 }
 
@@ -54,7 +66,13 @@ impl AppState {
         let kek = Kek::load(&config.kek)?;
         let keys = KeyRing::bootstrap(&store, kek, clock.now()).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&config.issuer))?);
-        Ok(Self { config: Arc::new(config), store, keys: Arc::new(keys), clock, discovery })
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            keys: Arc::new(keys),
+            clock,
+            discovery,
+        })
     }
 }
 
@@ -68,8 +86,9 @@ impl Server {
     /// Binds `config.bind` and prepares the state.
     pub async fn bind(config: Config, clock: Clock) -> Result<Self, StartError> {
         let addr = config.bind;
-        let listener =
-            TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
         Self::with_listener(config, listener, clock).await
     }
 
@@ -92,11 +111,17 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = router(self.state.clone());
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         self.state.store.close().await;
         Ok(())
     }

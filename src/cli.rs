@@ -11,7 +11,11 @@ use crate::config::{Config, ConfigError};
 use crate::keys;
 
 #[derive(Parser, Debug)]
-#[command(name = "munjigi", version, about = "munjigi (문지기): an OpenID Connect provider")]
+#[command(
+    name = "munjigi",
+    version,
+    about = "munjigi (문지기): an OpenID Connect provider"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,7 +61,10 @@ enum CliError {
 /// Parses the command line, runs the command and maps failures to an exit code with a message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -92,7 +99,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             print!("{}", config.describe());
             Ok(())
         }
-        Command::Keys { command: KeysCommand::List { json } } => {
+        Command::Keys {
+            command: KeysCommand::List { json },
+        } => {
             let store = open_store(&config).await?;
             let rows = keys::list_keys(&store).await?;
             store.close().await;
@@ -111,7 +120,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 println!("{:<45} {:<6} {:<8} CREATED", "KID", "ALG", "STATE");
                 for r in rows {
-                    println!("{:<45} {:<6} {:<8} {}", r.kid, r.alg, r.state, format_time(r.created_at));
+                    println!(
+                        "{:<45} {:<6} {:<8} {}",
+                        r.kid,
+                        r.alg,
+                        r.state,
+                        format_time(r.created_at)
+                    );
                 }
             }
             Ok(())
@@ -139,7 +154,10 @@ async fn serve(config: Config) -> Result<(), CliError> {
 fn format_time(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| unix.to_string())
 }
 

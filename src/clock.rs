@@ -16,7 +16,9 @@ impl Clock {
 
     /// A clock that stands still at `now` until moved (tests).
     pub fn fixed(now: i64) -> Self {
-        Self { fixed: Some(Arc::new(AtomicI64::new(now))) }
+        Self {
+            fixed: Some(Arc::new(AtomicI64::new(now))),
+        }
     }
 
     /// Moves a fixed clock forward; no effect on the system clock.

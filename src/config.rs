@@ -135,13 +135,21 @@ pub enum LogFormat {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid setting {env} ({key}): {problem}")]
-    Invalid { env: &'static str, key: &'static str, problem: String },
+    Invalid {
+        env: &'static str,
+        key: &'static str,
+        problem: String,
+    },
     #[error("configuration could not be read: {0}")]
     Source(String),
 }
 
 fn invalid(env: &'static str, key: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { env, key, problem: problem.into() }
+    ConfigError::Invalid {
+        env,
+        key,
+        problem: problem.into(),
+    }
 }
 
 impl Config {
@@ -164,7 +172,9 @@ impl Config {
         let figment = figment
             .merge(Env::prefixed("MUNJIGI_").ignore(&["config", "test_pg_url"]))
             .merge(Env::raw().only(&["database_url"]));
-        let raw: RawConfig = figment.extract().map_err(|e| ConfigError::Source(e.to_string()))?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Source(e.to_string()))?;
         raw.validate()
     }
 
@@ -235,21 +245,32 @@ impl RawConfig {
             invalid(
                 "MUNJIGI_BIND",
                 "bind",
-                format!("{:?} is not an address and port such as 127.0.0.1:8080", self.bind),
+                format!(
+                    "{:?} is not an address and port such as 127.0.0.1:8080",
+                    self.bind
+                ),
             )
         })?;
         let database = match self.database_url.as_deref().map(str::trim) {
-            None | Some("") => {
-                DatabaseConfig::Sqlite { path: self.data_dir.join("munjigi.db") }
-            }
+            None | Some("") => DatabaseConfig::Sqlite {
+                path: self.data_dir.join("munjigi.db"),
+            },
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Url::parse(url).map_err(|e| {
-                    invalid("DATABASE_URL", "database_url", format!("not a valid URL: {e}"))
+                    invalid(
+                        "DATABASE_URL",
+                        "database_url",
+                        format!("not a valid URL: {e}"),
+                    )
                 })?;
-                DatabaseConfig::Postgres { url: url.to_owned() }
+                DatabaseConfig::Postgres {
+                    url: url.to_owned(),
+                }
             }
             Some(url) if url.starts_with("sqlite:") => {
-                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or_default();
                 if path.is_empty() || path == ":memory:" {
                     return Err(invalid(
@@ -258,7 +279,9 @@ impl RawConfig {
                         "an SQLite URL must name a file (sqlite://path/to/munjigi.db)",
                     ));
                 }
-                DatabaseConfig::Sqlite { path: PathBuf::from(path) }
+                DatabaseConfig::Sqlite {
+                    path: PathBuf::from(path),
+                }
             }
             Some(url) => {
                 return Err(invalid(
@@ -313,7 +336,9 @@ fn validate_issuer(value: &str, allow_insecure: bool) -> Result<Issuer, ConfigEr
     let problem = |p: &str| invalid("MUNJIGI_ISSUER", "issuer", format!("{value:?}: {p}"));
     let url = Url::parse(value).map_err(|e| problem(&format!("not an absolute URL ({e})")))?;
     if value.ends_with('/') {
-        return Err(problem("must not end with '/' (write it exactly as clients will see it)"));
+        return Err(problem(
+            "must not end with '/' (write it exactly as clients will see it)",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(problem("must not have a query or fragment"));
@@ -323,7 +348,10 @@ fn validate_issuer(value: &str, allow_insecure: bool) -> Result<Issuer, ConfigEr
     }
     // The URL parser normalises; the issuer must already be in normal form to compare exactly.
     if url.as_str().trim_end_matches('/') != value {
-        return Err(problem(&format!("must be written in normal form: {}", url.as_str())));
+        return Err(problem(&format!(
+            "must be written in normal form: {}",
+            url.as_str()
+        )));
     }
     match url.scheme() {
         "https" => {}
@@ -350,7 +378,9 @@ pub(crate) fn decode_kek(encoded: &str) -> Result<[u8; 32], ConfigError> {
         invalid(
             "MUNJIGI_KEK",
             "kek",
-            format!("{p}; it must be 32 random bytes in base64, as `openssl rand -base64 32` prints"),
+            format!(
+                "{p}; it must be 32 random bytes in base64, as `openssl rand -base64 32` prints"
+            ),
         )
     };
     let bytes = base64::engine::general_purpose::STANDARD
@@ -403,27 +433,50 @@ mod tests {
         let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         assert_eq!(decode_kek(&good).ok(), Some([7u8; 32]));
         let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
-        let err = decode_kek(&short).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("MUNJIGI_KEK") && err.contains("16 bytes, not 32"), "{err}");
+        let err = decode_kek(&short)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("MUNJIGI_KEK") && err.contains("16 bytes, not 32"),
+            "{err}"
+        );
         assert!(decode_kek("not base64!").is_err());
     }
 
     #[test]
     fn database_url_chooses_backend_and_redacts() {
         let cfg = Config::builder().build();
-        assert!(matches!(cfg.map(|c| c.database), Ok(DatabaseConfig::Sqlite { .. })));
+        assert!(matches!(
+            cfg.map(|c| c.database),
+            Ok(DatabaseConfig::Sqlite { .. })
+        ));
         let cfg = Config::builder()
             .database_url(Some("postgres://app:hunter2@127.0.0.1:5432/db".into()))
             .build();
         let redacted = cfg.map(|c| c.database.redacted()).unwrap_or_default();
-        assert!(redacted.contains("****") && !redacted.contains("hunter2"), "{redacted}");
-        let err = Config::builder().database_url(Some("mysql://x".into())).build();
-        assert!(err.err().map(|e| e.to_string()).unwrap_or_default().contains("DATABASE_URL"));
+        assert!(
+            redacted.contains("****") && !redacted.contains("hunter2"),
+            "{redacted}"
+        );
+        let err = Config::builder()
+            .database_url(Some("mysql://x".into()))
+            .build();
+        assert!(
+            err.err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("DATABASE_URL")
+        );
     }
 
     #[test]
     fn bad_bind_names_the_setting() {
-        let err = Config::builder().bind("localhost").build().err().map(|e| e.to_string());
+        let err = Config::builder()
+            .bind("localhost")
+            .build()
+            .err()
+            .map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("MUNJIGI_BIND (bind)"));
     }
 }

@@ -28,7 +28,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn apply(router: Router, hsts: bool) -> Router {
     router
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(CatchPanicLayer::custom(|_panic| {
             tracing::error!("handler panicked");
             ApiError::Internal.into_response()
@@ -37,7 +40,10 @@ pub fn apply(router: Router, hsts: bool) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let id = request.extensions().get::<RequestId>().map(|r| r.0.as_str());
+                    let id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .map(|r| r.0.as_str());
                     // The path only: query strings carry codes and tokens.
                     tracing::info_span!(
                         "request",
@@ -71,7 +77,9 @@ async fn request_id(mut request: Request, next: Next) -> Response {
 
 fn is_valid_request_id(value: &str) -> bool {
     (1..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
 }
 
 const HTML_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
@@ -86,8 +94,14 @@ async fn security_headers(State(hsts): State<bool>, request: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

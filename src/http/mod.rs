@@ -2,8 +2,8 @@
 
 pub mod error;
 pub mod middleware;
-mod ops;
 mod oidc;
+mod ops;
 
 use axum::Router;
 use axum::routing::get;
@@ -15,7 +15,10 @@ pub fn routes(state: AppState) -> Router {
     let hsts = state.config.issuer.is_https();
     let router = Router::new()
         .route(paths::DISCOVERY, get(oidc::discovery::openid_configuration))
-        .route(paths::AUTHORIZATION_SERVER_METADATA, get(oidc::discovery::openid_configuration))
+        .route(
+            paths::AUTHORIZATION_SERVER_METADATA,
+            get(oidc::discovery::openid_configuration),
+        )
         .route(paths::JWKS, get(oidc::jwks::jwks))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -1,7 +1,7 @@
 //! The JWKS document as served: rendered once per key set, with a strong ETag.
 
-use bytes::Bytes;
 use base64::Engine;
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::KeyError;
@@ -24,7 +24,10 @@ impl PublishedJwks {
             "\"{}\"",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
         );
-        Ok(Self { body: Bytes::from(body), etag })
+        Ok(Self {
+            body: Bytes::from(body),
+            etag,
+        })
     }
 
     pub fn body(&self) -> Bytes {

@@ -44,7 +44,9 @@ impl Kek {
         header.set_content_encryption("A256GCM");
         header.set_key_id(kid);
         let encrypter = Dir.encrypter_from_bytes(self.0)?;
-        Ok(josekit::jwe::serialize_compact(plaintext, &header, &encrypter)?)
+        Ok(josekit::jwe::serialize_compact(
+            plaintext, &header, &encrypter,
+        )?)
     }
 
     pub fn open(&self, sealed: &str, kid: &str) -> Result<Vec<u8>, KeyError> {
@@ -52,7 +54,9 @@ impl Kek {
         let (plaintext, header) = josekit::jwe::deserialize_compact(sealed, &decrypter)
             .map_err(|_| KeyError::WrongKek)?;
         if header.key_id() != Some(kid) {
-            return Err(KeyError::Corrupt(format!("sealed key does not belong to kid {kid}")));
+            return Err(KeyError::Corrupt(format!(
+                "sealed key does not belong to kid {kid}"
+            )));
         }
         Ok(plaintext)
     }
@@ -68,13 +72,14 @@ impl Kek {
 }
 
 fn load_or_create_file(path: &Path) -> Result<Kek, KeyError> {
-    let io = |e: std::io::Error| KeyError::KekFile { path: path.display().to_string(), source: e };
+    let io = |e: std::io::Error| KeyError::KekFile {
+        path: path.display().to_string(),
+        source: e,
+    };
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let bytes = decode_kek(&text).map_err(|e| KeyError::Corrupt(format!(
-                "KEK file {}: {e}",
-                path.display()
-            )))?;
+            let bytes = decode_kek(&text)
+                .map_err(|e| KeyError::Corrupt(format!("KEK file {}: {e}", path.display())))?;
             Ok(Kek(bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -99,7 +104,9 @@ fn load_or_create_file(path: &Path) -> Result<Kek, KeyError> {
                     Ok(Kek(bytes))
                 }
                 // Another process created it between our read and our create: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_file(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_or_create_file(path)
+                }
                 Err(e) => Err(io(e)),
             }
         }
@@ -117,9 +124,18 @@ mod tests {
         let sealed = kek.seal(b"secret material", "kid-1").unwrap_or_default();
         assert_eq!(sealed.split('.').count(), 5, "compact JWE");
         assert!(!sealed.contains("secret"));
-        assert_eq!(kek.open(&sealed, "kid-1").ok().as_deref(), Some(&b"secret material"[..]));
-        assert!(matches!(kek.open(&sealed, "kid-2"), Err(KeyError::Corrupt(_))));
-        assert!(matches!(Kek([2; 32]).open(&sealed, "kid-1"), Err(KeyError::WrongKek)));
+        assert_eq!(
+            kek.open(&sealed, "kid-1").ok().as_deref(),
+            Some(&b"secret material"[..])
+        );
+        assert!(matches!(
+            kek.open(&sealed, "kid-2"),
+            Err(KeyError::Corrupt(_))
+        ));
+        assert!(matches!(
+            Kek([2; 32]).open(&sealed, "kid-1"),
+            Err(KeyError::WrongKek)
+        ));
     }
 
     #[test]
@@ -133,7 +149,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).ok();
+            let mode = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .ok();
             assert_eq!(mode, Some(0o600));
         }
         let _ = std::fs::remove_dir_all(dir);

@@ -28,7 +28,10 @@ pub enum KeyError {
     #[error("key material is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot use the KEK file {path}: {source}")]
-    KekFile { path: String, source: std::io::Error },
+    KekFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cryptography error: {0}")]
     Jose(#[from] josekit::JoseError),
     #[error(transparent)]
@@ -153,7 +156,9 @@ impl KeySet {
 
     /// The key that signs with `alg` now.
     pub fn active(&self, alg: SigningAlg) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.alg == alg && k.state == KeyState::Active)
+        self.keys
+            .iter()
+            .find(|k| k.alg == alg && k.state == KeyState::Active)
     }
 
     pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
@@ -177,7 +182,9 @@ impl KeyRing {
     pub async fn bootstrap(store: &Store, kek: Kek, now: i64) -> Result<Self, KeyError> {
         let existing = store.signing_keys().await?;
         for alg in SigningAlg::DEFAULTS {
-            let has_active = existing.iter().any(|row| row.alg == alg.as_str() && row.state == "active");
+            let has_active = existing
+                .iter()
+                .any(|row| row.alg == alg.as_str() && row.state == "active");
             if !has_active {
                 let row = new_key_row(&kek, alg, now).await?;
                 if store.insert_active_signing_key(&row).await? {
@@ -186,7 +193,10 @@ impl KeyRing {
             }
         }
         let set = load_set(store, &kek).await?;
-        Ok(Self { kek, current: RwLock::new(Arc::new(set)) })
+        Ok(Self {
+            kek,
+            current: RwLock::new(Arc::new(set)),
+        })
     }
 
     /// Re-reads the keys from the database (after rotation by any instance).
@@ -216,7 +226,9 @@ async fn load_set(store: &Store, kek: &Kek) -> Result<KeySet, KeyError> {
     let kek = kek.clone();
     // Decrypting and parsing RSA keys is CPU work: keep it off the async workers.
     let keys = tokio::task::spawn_blocking(move || {
-        rows.iter().map(|row| open_key_row(&kek, row)).collect::<Result<Vec<_>, _>>()
+        rows.iter()
+            .map(|row| open_key_row(&kek, row))
+            .collect::<Result<Vec<_>, _>>()
     })
     .await
     .map_err(|e| KeyError::Task(e.to_string()))??;
@@ -310,7 +322,9 @@ fn thumbprint(public: &serde_json::Map<String, serde_json::Value>) -> Result<Str
         .filter_map(|name| public.get(*name).map(|v| ((*name).to_owned(), v.clone())))
         .collect();
     if canonical.len() != required.len() {
-        return Err(KeyError::Corrupt("public key lacks a thumbprint member".into()));
+        return Err(KeyError::Corrupt(
+            "public key lacks a thumbprint member".into(),
+        ));
     }
     let digest = Sha256::digest(serde_json::Value::Object(canonical).to_string());
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
@@ -347,7 +361,10 @@ mod tests {
             for member in ["d", "p", "q", "dp", "dq", "qi"] {
                 assert!(!public.contains_key(member), "{alg:?} leaks {member}");
             }
-            assert_eq!(public.get("alg").and_then(|v| v.as_str()), Some(alg.as_str()));
+            assert_eq!(
+                public.get("alg").and_then(|v| v.as_str()),
+                Some(alg.as_str())
+            );
         }
     }
 }

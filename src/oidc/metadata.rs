@@ -83,17 +83,26 @@ mod tests {
 
     #[test]
     fn metadata_states_the_protocol_choices() {
-        let Ok(config) = Config::builder().issuer("https://id.example.com/tenant").build() else {
+        let Ok(config) = Config::builder()
+            .issuer("https://id.example.com/tenant")
+            .build()
+        else {
             panic!("valid config");
         };
         let doc = serde_json::to_value(ProviderMetadata::new(&config.issuer)).unwrap_or_default();
         assert_eq!(doc["issuer"], "https://id.example.com/tenant");
         assert_eq!(doc["jwks_uri"], "https://id.example.com/tenant/jwks.json");
         assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
         assert_eq!(doc["request_uri_parameter_supported"], false);
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-        let grants = doc["grant_types_supported"].as_array().cloned().unwrap_or_default();
+        let grants = doc["grant_types_supported"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert!(!grants.contains(&"implicit".into()));
     }
 }

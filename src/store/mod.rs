@@ -31,7 +31,10 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot prepare the SQLite folder {path}: {source}")]
-    SqliteFolder { path: String, source: std::io::Error },
+    SqliteFolder {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -46,7 +49,10 @@ pub struct Store {
 impl Store {
     /// Opens a pool. The connection is made lazily so that a server whose database is briefly
     /// away still starts answering `/readyz` with 503 instead of crashing.
-    pub async fn connect(database: &DatabaseConfig, max_connections: u32) -> Result<Self, StoreError> {
+    pub async fn connect(
+        database: &DatabaseConfig,
+        max_connections: u32,
+    ) -> Result<Self, StoreError> {
         install_default_drivers();
         let options = AnyPoolOptions::new()
             .max_connections(max_connections)
@@ -62,7 +68,10 @@ impl Store {
                         source,
                     })?;
                 }
-                (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite)
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Backend::Sqlite,
+                )
             }
         };
         let options = match backend {
@@ -88,7 +97,8 @@ impl Store {
         self.backend
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
+    /// The pool itself, for tests and diagnostics that inspect rows directly.
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -97,7 +107,22 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.backend {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => {
+                // sqlx has no migration lock on SQLite: when two processes open a new file at
+                // once, the loser fails on DDL the winner just committed (each migration and
+                // its bookkeeping row commit together). Running again then finds it applied.
+                let mut attempt = 0;
+                loop {
+                    match SQLITE_MIGRATIONS.run(&self.pool).await {
+                        Ok(()) => break,
+                        Err(_) if attempt < 3 => {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
         }
         Ok(())
     }

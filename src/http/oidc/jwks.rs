@@ -8,7 +8,10 @@ use crate::app::AppState;
 pub async fn jwks(State(state): State<AppState>, request_headers: HeaderMap) -> Response {
     let keys = state.keys.current();
     let published = keys.jwks();
-    let cache_control = format!("public, max-age={}, must-revalidate", state.config.jwks_max_age_secs);
+    let cache_control = format!(
+        "public, max-age={}, must-revalidate",
+        state.config.jwks_max_age_secs
+    );
     let not_modified = request_headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -17,7 +20,10 @@ pub async fn jwks(State(state): State<AppState>, request_headers: HeaderMap) -> 
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut r = published.body().into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         r
     };
     let headers = response.headers_mut();
@@ -32,7 +38,9 @@ pub async fn jwks(State(state): State<AppState>, request_headers: HeaderMap) -> 
 
 /// If-None-Match uses the weak comparison: `W/"x"` matches `"x"`, and `*` matches anything.
 fn if_none_match_hits(value: &HeaderValue, etag: &str) -> bool {
-    let Ok(value) = value.to_str() else { return false };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
     value.split(',').map(str::trim).any(|candidate| {
         candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
     })

@@ -1,0 +1,9 @@
+//! Integration tests: one binary (faster to link), one module per area.
+
+mod common;
+
+mod cli;
+mod discovery_jwks;
+mod keys;
+mod ops;
+mod readiness;
