@@ -8,9 +8,12 @@ use axum::Router;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 
+use crate::account::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::keys::{Kek, KeyRing};
+use crate::keys::{Kek, KeyRing, KeySet};
+use crate::oauth::grant::{GrantContext, TokenSettings};
+use crate::oauth::secret::SecretHasher;
 use crate::oidc::metadata::ProviderMetadata;
 use crate::store::Store;
 
@@ -23,6 +26,9 @@ pub struct AppState {
     pub clock: Clock,
     /// The discovery document, rendered once.
     pub discovery: Bytes,
+    pub hasher: SecretHasher,
+    pub tokens: Arc<TokenSettings>,
+    pub throttle: Arc<LoginThrottle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,13 +72,37 @@ impl AppState {
         let kek = Kek::load(&config.kek)?;
         let keys = KeyRing::bootstrap(&store, kek, clock.now()).await?;
         let discovery = Bytes::from(serde_json::to_vec(&ProviderMetadata::new(&config.issuer))?);
+        let hasher = SecretHasher::new(keys.kek().pepper());
+        let l = &config.lifetimes;
+        let tokens = TokenSettings {
+            code_ttl: l.code,
+            access_token_ttl: l.access_token,
+            id_token_ttl: l.id_token,
+            refresh_idle_ttl: l.refresh_idle,
+            refresh_absolute_ttl: l.refresh_absolute,
+            audience: config.issuer.as_str().to_owned(),
+        };
         Ok(Self {
             config: Arc::new(config),
             store,
             keys: Arc::new(keys),
             clock,
             discovery,
+            hasher,
+            tokens: Arc::new(tokens),
+            throttle: Arc::new(LoginThrottle::default()),
         })
+    }
+
+    /// What the grants need, for one request at `now`.
+    pub fn grant_context<'a>(&'a self, keys: &'a KeySet, now: i64) -> GrantContext<'a> {
+        GrantContext {
+            store: &self.store,
+            keys,
+            issuer: self.config.issuer.as_str(),
+            settings: &self.tokens,
+            now,
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 use crate::app::{Server, StartError, open_store, shutdown_signal};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::keys;
+use crate::keys::{self, Kek, SigningAlg};
+use crate::oauth::secret::SecretHasher;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +35,87 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Registered clients (relying parties).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// User accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once.
+    Create(ClientCreate),
+    /// List registered clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client (its codes, tokens and consents go with it).
+    Delete { id: String },
+}
+
+#[derive(clap::Args, Debug)]
+struct ClientCreate {
+    #[arg(long)]
+    name: String,
+    /// Exact redirect URI (repeatable).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required): same as --auth-method none.
+    #[arg(long, conflicts_with = "auth_method")]
+    public: bool,
+    #[arg(long, value_parser = ["client_secret_basic", "client_secret_post", "none"])]
+    auth_method: Option<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// Client id (default: a random UUID).
+    #[arg(long)]
+    id: Option<String>,
+    /// Client secret (default: 256 random bits).
+    #[arg(long)]
+    secret: Option<String>,
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "authorization_code,refresh_token"
+    )]
+    grant_types: Vec<String>,
+    #[arg(long, default_value = "openid profile email offline_access")]
+    scopes: String,
+    /// First-party client: no consent page.
+    #[arg(long)]
+    skip_consent: bool,
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    id_token_alg: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from stdin (the only way to set one here).
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = "user", value_parser = ["user", "admin"])]
+        role: String,
+        /// Mark the email address as verified.
+        #[arg(long)]
+        email_verified: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,6 +130,10 @@ enum KeysCommand {
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -95,6 +181,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("migrations applied to {}", config.database.redacted());
             Ok(())
         }
+        Command::Client { command } => client_command(&config, command).await,
+        Command::User { command } => user_command(&config, command).await,
         Command::CheckConfig => {
             print!("{}", config.describe());
             Ok(())
@@ -132,6 +220,154 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn client_command(config: &Config, command: ClientCommand) -> Result<(), CliError> {
+    use crate::oauth::client::{AuthMethod, NewClient, RegisterError, register};
+    let store = open_store(config).await?;
+    let result = match command {
+        ClientCommand::Create(c) => {
+            let auth_method = match (c.public, c.auth_method.as_deref()) {
+                (true, _) => AuthMethod::None,
+                (false, Some(m)) => AuthMethod::parse(m).unwrap_or(AuthMethod::ClientSecretBasic),
+                (false, None) => AuthMethod::ClientSecretBasic,
+            };
+            let kek = Kek::load(&config.kek)?;
+            let hasher = SecretHasher::new(kek.pepper());
+            let new = NewClient {
+                id: c.id,
+                name: c.name,
+                redirect_uris: c.redirect_uris,
+                post_logout_redirect_uris: c.post_logout_redirect_uris,
+                auth_method,
+                secret: c.secret,
+                grant_types: c.grant_types,
+                scopes: c.scopes,
+                skip_consent: c.skip_consent,
+                id_token_alg: SigningAlg::parse(&c.id_token_alg).unwrap_or(SigningAlg::Rs256),
+            };
+            match register(&store, &hasher, new, Clock::system().now()).await {
+                Ok((record, secret)) => {
+                    if c.json {
+                        let mut out = client_json(&record);
+                        if let Some(secret) = &secret {
+                            out["client_secret"] = secret.clone().into();
+                        }
+                        println!("{out}");
+                    } else {
+                        println!("client_id: {}", record.id);
+                        if let Some(secret) = secret {
+                            println!("client_secret: {secret}");
+                            println!(
+                                "(the secret is shown only now; munjigi keeps only a hash of it)"
+                            );
+                        }
+                    }
+                    Ok(())
+                }
+                Err(RegisterError::Store(e)) => Err(e.into()),
+                Err(e) => Err(CliError::Usage(e.to_string())),
+            }
+        }
+        ClientCommand::List { json } => {
+            let clients = store.clients().await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(clients.iter().map(client_json).collect())
+                );
+            } else {
+                println!(
+                    "{:<38} {:<20} {:<20} REDIRECT URIS",
+                    "CLIENT ID", "NAME", "AUTH"
+                );
+                for c in clients {
+                    println!(
+                        "{:<38} {:<20} {:<20} {}",
+                        c.id,
+                        c.name,
+                        c.token_endpoint_auth_method,
+                        c.redirect_uris.join(" ")
+                    );
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::Delete { id } => {
+            if store.delete_client(&id).await? {
+                println!("deleted client {id}");
+                Ok(())
+            } else {
+                Err(CliError::Usage(format!("no client with id {id:?}")))
+            }
+        }
+    };
+    store.close().await;
+    result
+}
+
+fn client_json(c: &crate::store::ClientRecord) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.id,
+        "client_name": c.name,
+        "token_endpoint_auth_method": c.token_endpoint_auth_method,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "grant_types": c.grant_types,
+        "scope": c.scopes,
+        "skip_consent": c.skip_consent,
+        "id_token_signed_response_alg": c.id_token_signed_response_alg,
+        "created_at": c.created_at,
+    })
+}
+
+async fn user_command(config: &Config, command: UserCommand) -> Result<(), CliError> {
+    use crate::account::user::{CreateUserError, NewUser, Role, create};
+    let UserCommand::Create {
+        username,
+        email,
+        name,
+        password_stdin,
+        role,
+        email_verified,
+    } = command;
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        if password.is_empty() {
+            return Err(CliError::Usage("no password on standard input".into()));
+        }
+        Some(password)
+    } else {
+        None
+    };
+    let store = open_store(config).await?;
+    let new = NewUser {
+        username,
+        email,
+        name,
+        password,
+        role: if role == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        },
+        email_verified,
+    };
+    let result = match create(&store, new, Clock::system().now()).await {
+        Ok(user) => {
+            println!("user_id: {}", user.id);
+            Ok(())
+        }
+        Err(CreateUserError::Invalid(problems)) => Err(CliError::Usage(format!(
+            "cannot create the user: {problems:?}"
+        ))),
+        Err(CreateUserError::Store(e)) => Err(e.into()),
+        Err(CreateUserError::Password(e)) => Err(CliError::Usage(e.to_string())),
+    };
+    store.close().await;
+    result
 }
 
 async fn serve(config: Config) -> Result<(), CliError> {

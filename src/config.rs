@@ -43,6 +43,22 @@ struct RawConfig {
     /// Allow an `http://` issuer on a non-loopback host (only behind a TLS-terminating proxy
     /// that rewrites nothing; never on the open internet).
     allow_insecure_issuer: bool,
+    /// Whether people may create accounts on the hosted signup page.
+    signup_enabled: bool,
+    /// Lifetime of an authorization code (at most 60 s).
+    code_ttl_secs: i64,
+    /// Lifetime of access tokens.
+    access_token_ttl_secs: i64,
+    /// Lifetime of id_tokens.
+    id_token_ttl_secs: i64,
+    /// A refresh token unused for this long expires.
+    refresh_token_idle_secs: i64,
+    /// A refresh token family ends this long after sign-in, used or not.
+    refresh_token_absolute_secs: i64,
+    /// A browser session unused for this long ends.
+    session_idle_secs: i64,
+    /// A browser session ends this long after sign-in, used or not.
+    session_absolute_secs: i64,
 }
 
 impl Default for RawConfig {
@@ -58,6 +74,14 @@ impl Default for RawConfig {
             db_max_connections: 10,
             jwks_max_age_secs: 300,
             allow_insecure_issuer: false,
+            signup_enabled: true,
+            code_ttl_secs: 60,
+            access_token_ttl_secs: 600,
+            id_token_ttl_secs: 600,
+            refresh_token_idle_secs: 30 * 86_400,
+            refresh_token_absolute_secs: 90 * 86_400,
+            session_idle_secs: 8 * 3600,
+            session_absolute_secs: 7 * 86_400,
         }
     }
 }
@@ -72,6 +96,20 @@ pub struct Config {
     pub log_format: LogFormat,
     pub db_max_connections: u32,
     pub jwks_max_age_secs: u64,
+    pub signup_enabled: bool,
+    pub lifetimes: Lifetimes,
+}
+
+/// How long things live, in seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub code: i64,
+    pub access_token: i64,
+    pub id_token: i64,
+    pub refresh_idle: i64,
+    pub refresh_absolute: i64,
+    pub session_idle: i64,
+    pub session_absolute: i64,
 }
 
 /// The issuer exactly as configured: compared byte for byte by relying parties.
@@ -197,7 +235,7 @@ impl Config {
         };
         format!(
             "issuer = \"{}\"\nbind = \"{}\"\ndatabase = \"{}\"\nkek = {}\nlog_format = \"{}\"\n\
-             db_max_connections = {}\njwks_max_age_secs = {}\n",
+             db_max_connections = {}\njwks_max_age_secs = {}\nsignup_enabled = {}\n{:?}\n",
             self.issuer,
             self.bind,
             self.database.redacted(),
@@ -205,6 +243,8 @@ impl Config {
             log_format,
             self.db_max_connections,
             self.jwks_max_age_secs,
+            self.signup_enabled,
+            self.lifetimes,
         )
     }
 }
@@ -231,6 +271,10 @@ impl ConfigBuilder {
     }
     pub fn kek_base64(mut self, kek: impl Into<String>) -> Self {
         self.0.kek = Some(kek.into());
+        self
+    }
+    pub fn signup_enabled(mut self, enabled: bool) -> Self {
+        self.0.signup_enabled = enabled;
         self
     }
     pub fn build(self) -> Result<Config, ConfigError> {
@@ -318,7 +362,57 @@ impl RawConfig {
                 "must be at least 1",
             ));
         }
+        let positive = |env: &'static str, key: &'static str, value: i64| {
+            if value > 0 {
+                Ok(value)
+            } else {
+                Err(invalid(env, key, "must be a positive number of seconds"))
+            }
+        };
+        let code = positive("MUNJIGI_CODE_TTL_SECS", "code_ttl_secs", self.code_ttl_secs)?;
+        if code > 60 {
+            return Err(invalid(
+                "MUNJIGI_CODE_TTL_SECS",
+                "code_ttl_secs",
+                "must be at most 60 seconds (codes are meant to be redeemed at once)",
+            ));
+        }
+        let lifetimes = Lifetimes {
+            code,
+            access_token: positive(
+                "MUNJIGI_ACCESS_TOKEN_TTL_SECS",
+                "access_token_ttl_secs",
+                self.access_token_ttl_secs,
+            )?,
+            id_token: positive(
+                "MUNJIGI_ID_TOKEN_TTL_SECS",
+                "id_token_ttl_secs",
+                self.id_token_ttl_secs,
+            )?,
+            refresh_idle: positive(
+                "MUNJIGI_REFRESH_TOKEN_IDLE_SECS",
+                "refresh_token_idle_secs",
+                self.refresh_token_idle_secs,
+            )?,
+            refresh_absolute: positive(
+                "MUNJIGI_REFRESH_TOKEN_ABSOLUTE_SECS",
+                "refresh_token_absolute_secs",
+                self.refresh_token_absolute_secs,
+            )?,
+            session_idle: positive(
+                "MUNJIGI_SESSION_IDLE_SECS",
+                "session_idle_secs",
+                self.session_idle_secs,
+            )?,
+            session_absolute: positive(
+                "MUNJIGI_SESSION_ABSOLUTE_SECS",
+                "session_absolute_secs",
+                self.session_absolute_secs,
+            )?,
+        };
         Ok(Config {
+            signup_enabled: self.signup_enabled,
+            lifetimes,
             issuer,
             bind,
             database,

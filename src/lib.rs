@@ -1,13 +1,16 @@
 //! munjigi (문지기): an OpenID Connect provider.
 //!
-//! Dependency direction: `http → {oidc, keys} → store`. Nothing below `http` knows axum.
+//! Dependency direction: `http → {oauth, oidc, account, keys} → store`. Nothing below `http`
+//! knows axum, askama or tower-sessions.
 
+pub mod account;
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod oauth;
 pub mod oidc;
 pub mod store;
 pub mod telemetry;

@@ -1,5 +1,6 @@
 -- munjigi schema, SQLite. Times are unix seconds (BIGINT); ids and JSON are TEXT so that
--- one query set serves PostgreSQL and SQLite alike.
+-- one query set serves PostgreSQL and SQLite alike. Booleans are INTEGER 0/1: sqlx's Any
+-- driver cannot map SQLite's BOOLEAN type.
 
 CREATE TABLE signing_keys (
     kid          TEXT PRIMARY KEY,
@@ -26,7 +27,7 @@ CREATE TABLE clients (
     post_logout_redirect_uris    TEXT NOT NULL DEFAULT '[]',
     grant_types                  TEXT NOT NULL,
     scopes                       TEXT NOT NULL,
-    skip_consent                 BOOLEAN NOT NULL DEFAULT FALSE,
+    skip_consent                 INTEGER NOT NULL DEFAULT 0 CHECK (skip_consent IN (0, 1)),
     id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256',
     backchannel_logout_uri       TEXT,
     created_at                   BIGINT NOT NULL,
@@ -39,11 +40,11 @@ CREATE TABLE users (
     email            TEXT NOT NULL,
     -- lower-cased email: uniqueness is case-insensitive
     email_normalized TEXT NOT NULL UNIQUE,
-    email_verified   BOOLEAN NOT NULL DEFAULT FALSE,
+    email_verified   INTEGER NOT NULL DEFAULT 0 CHECK (email_verified IN (0, 1)),
     name             TEXT,
     password_hash    TEXT,
     role             TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
-    disabled         BOOLEAN NOT NULL DEFAULT FALSE,
+    disabled         INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
     created_at       BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL
 );

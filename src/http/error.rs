@@ -43,3 +43,88 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// An OAuth error at the token endpoint (RFC 6749 §5.2): JSON, `no-store`, 401 with
+/// `WWW-Authenticate` for client authentication failures.
+pub struct TokenEndpointError(pub crate::oauth::error::OAuthError);
+
+impl IntoResponse for TokenEndpointError {
+    fn into_response(self) -> Response {
+        let code = self.0.code;
+        let status = StatusCode::from_u16(code.token_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = ErrorBody {
+            error: code.as_str(),
+            error_description: self.0.description.into_owned(),
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"munjigi\""),
+            );
+        }
+        response
+    }
+}
+
+/// An error at a resource (RFC 6750 §3): `WWW-Authenticate: Bearer` with the error code; no
+/// code at all when the request carried no token.
+pub struct BearerError(pub Option<crate::oauth::error::OAuthError>);
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        use crate::oauth::error::ErrorCode;
+        let (status, challenge, body) = match &self.0 {
+            None => (
+                StatusCode::UNAUTHORIZED,
+                "Bearer realm=\"munjigi\"".to_owned(),
+                None,
+            ),
+            Some(e) => {
+                let status = match e.code {
+                    ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidScope => StatusCode::FORBIDDEN,
+                    ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                // RFC 6750 §3.1 names this code insufficient_scope.
+                let code = if e.code == ErrorCode::InvalidScope {
+                    "insufficient_scope"
+                } else {
+                    e.code.as_str()
+                };
+                let description: String = e
+                    .description
+                    .chars()
+                    .filter(|c| *c != '"' && *c != '\\')
+                    .collect();
+                (
+                    status,
+                    format!(
+                        "Bearer realm=\"munjigi\", error=\"{code}\", error_description=\"{description}\""
+                    ),
+                    Some(ErrorBody {
+                        error: code,
+                        error_description: description,
+                    }),
+                )
+            }
+        };
+        let mut response = match body {
+            Some(body) => (status, Json(body)).into_response(),
+            None => status.into_response(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

@@ -2,10 +2,15 @@
 
 pub mod error;
 pub mod middleware;
+pub mod oauth;
 mod oidc;
 mod ops;
+pub mod session;
+pub mod web;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::app::AppState;
@@ -13,7 +18,29 @@ use crate::oidc::metadata::paths;
 
 pub fn routes(state: AppState) -> Router {
     let hsts = state.config.issuer.is_https();
+    let browser = Router::new()
+        .route(
+            paths::AUTHORIZE,
+            get(oauth::authorize::authorize_get).post(oauth::authorize::authorize_post),
+        )
+        .route("/authorize/resume", get(oauth::authorize::resume))
+        .route("/login", get(web::login::show).post(web::login::submit))
+        .route(
+            "/consent",
+            get(web::consent::show).post(web::consent::submit),
+        )
+        .route("/signup", get(web::signup::show).post(web::signup::submit))
+        .route("/logout", get(web::logout::show).post(web::logout::submit))
+        .route("/", get(web::logout::home))
+        .layer(session::layer(&state));
     let router = Router::new()
+        .merge(browser)
+        .route(paths::TOKEN, axum::routing::post(oauth::token::token))
+        .route(
+            paths::USERINFO,
+            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        )
+        .route("/static/style.css", get(stylesheet))
         .route(paths::DISCOVERY, get(oidc::discovery::openid_configuration))
         .route(
             paths::AUTHORIZATION_SERVER_METADATA,
@@ -26,4 +53,21 @@ pub fn routes(state: AppState) -> Router {
         .method_not_allowed_fallback(ops::method_not_allowed)
         .with_state(state);
     middleware::apply(router, hsts)
+}
+
+/// The one stylesheet, compiled in so the binary needs no files beside it.
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../../static/style.css"),
+    )
 }

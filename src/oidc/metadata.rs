@@ -7,12 +7,17 @@ use serde::Serialize;
 
 use crate::config::Issuer;
 use crate::keys::SigningAlg;
+use crate::oauth::scope;
+use crate::oidc::claims;
 
 /// Paths of the endpoints, relative to the issuer. The router mounts the same constants.
 pub mod paths {
     pub const DISCOVERY: &str = "/.well-known/openid-configuration";
     pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server";
     pub const JWKS: &str = "/jwks.json";
+    pub const AUTHORIZE: &str = "/authorize";
+    pub const TOKEN: &str = "/token";
+    pub const USERINFO: &str = "/userinfo";
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +38,9 @@ pub struct ProviderMetadata {
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
+    pub prompt_values_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_signing_alg_values_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub claims_parameter_supported: bool,
     pub request_parameter_supported: bool,
@@ -46,14 +54,19 @@ impl ProviderMetadata {
     pub fn new(issuer: &Issuer) -> Self {
         Self {
             issuer: issuer.as_str().to_owned(),
-            authorization_endpoint: None,
-            token_endpoint: None,
-            userinfo_endpoint: None,
+            authorization_endpoint: Some(issuer.endpoint(paths::AUTHORIZE)),
+            token_endpoint: Some(issuer.endpoint(paths::TOKEN)),
+            userinfo_endpoint: Some(issuer.endpoint(paths::USERINFO)),
             jwks_uri: issuer.endpoint(paths::JWKS),
-            scopes_supported: vec!["openid"],
+            scopes_supported: vec![
+                scope::OPENID,
+                scope::PROFILE,
+                scope::EMAIL,
+                scope::OFFLINE_ACCESS,
+            ],
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            grant_types_supported: vec!["authorization_code"],
+            grant_types_supported: vec!["authorization_code", "refresh_token"],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::DEFAULTS
                 .iter()
@@ -64,7 +77,9 @@ impl ProviderMetadata {
                 "client_secret_post",
                 "none",
             ],
-            claims_supported: vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce"],
+            claims_supported: claims::SUPPORTED.to_vec(),
+            prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+            userinfo_signing_alg_values_supported: vec![],
             code_challenge_methods_supported: vec!["S256"],
             claims_parameter_supported: false,
             request_parameter_supported: false,

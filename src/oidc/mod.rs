@@ -1,1 +1,6 @@
+//! OpenID Connect on top of the OAuth core: id_tokens, claims, metadata.
+
+pub mod claims;
+pub mod id_token;
+pub mod jwt;
 pub mod metadata;

@@ -4,7 +4,13 @@
 //! placeholders (SQLite binds them by number too), BIGINT unix seconds, TEXT ids and JSON.
 //! Each backend has its own migrations folder because DDL differs. See docs/decisions.md.
 
+mod clients;
+mod codes;
+mod consents;
+mod grants;
+mod sessions;
 mod signing_keys;
+mod users;
 
 use std::time::Duration;
 
@@ -13,7 +19,11 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
+pub use clients::ClientRecord;
+pub use codes::{CodeRecord, CodeRedemption};
+pub use grants::RefreshTokenRecord;
 pub use signing_keys::SigningKeyRow;
+pub use users::UserRecord;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -37,6 +47,35 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A unique constraint refused the row (id, username or email already taken).
+    #[error("already exists")]
+    Conflict,
+}
+
+impl StoreError {
+    fn from_insert(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            _ => Self::Database(e),
+        }
+    }
+}
+
+/// Booleans are BOOLEAN on PostgreSQL and INTEGER 0/1 on SQLite (the Any driver cannot map
+/// SQLite's BOOLEAN); this reads either.
+fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    row.try_get::<bool, _>(column)
+        .or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+}
+
+/// Lists are stored as JSON arrays of strings in TEXT columns.
+fn json_list(text: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("list column: {e}")))
+}
+
+fn to_json_list(items: &[String]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
 }
 
 /// A handle to the database; cheap to clone.

@@ -7,3 +7,4 @@ mod discovery_jwks;
 mod keys;
 mod ops;
 mod readiness;
+mod sign_in;

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod rp;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -177,6 +180,7 @@ impl Drop for TestDb {
 /// A munjigi server running inside the test process.
 pub struct TestApp {
     pub base: String,
+    pub state: munjigi::app::AppState,
     pub http: reqwest::Client,
     pub store: Store,
     pub clock: Clock,
@@ -210,12 +214,14 @@ async fn spawn(db: &TestDb, database_url: &str, clock: Clock) -> TestApp {
         Err(e) => panic!("server start: {e}"),
     };
     let store = server.state().store.clone();
+    let state = server.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
     TestApp {
         base,
+        state,
         http: http_client(),
         store,
         clock,

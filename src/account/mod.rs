@@ -1,0 +1,5 @@
+//! People: passwords, accounts, sign-in throttling.
+
+pub mod password;
+pub mod throttle;
+pub mod user;

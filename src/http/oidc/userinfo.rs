@@ -1,0 +1,119 @@
+//! `/userinfo` (OIDC Core §5.3), GET and POST, Bearer per RFC 6750.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::http::error::BearerError;
+use crate::oauth::access_token;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::scope::{OPENID, Scopes};
+use crate::oidc::claims;
+
+pub async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, &method, &headers, &body).await {
+        Ok(claims) => {
+            let mut response = Json(claims).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// RFC 6750 §2.1 (header) and §2.2 (form body); exactly one of them.
+fn presented_token(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<String>, BearerError> {
+    let invalid =
+        |why: &'static str| BearerError(Some(OAuthError::new(ErrorCode::InvalidRequest, why)));
+    let from_header = match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let value = value
+                .to_str()
+                .map_err(|_| invalid("malformed Authorization header"))?;
+            match value.split_once(' ') {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
+                    Some(token.trim().to_owned())
+                }
+                _ => return Err(BearerError(None)),
+            }
+        }
+        None => None,
+    };
+    let form_encoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let from_body = if method == Method::POST && form_encoded {
+        url::form_urlencoded::parse(body)
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+    } else {
+        None
+    };
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(invalid(
+            "send the access token once, not in both header and body",
+        )),
+        (token, None) | (None, token) => Ok(token),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, BearerError> {
+    let Some(token) = presented_token(method, headers, body)? else {
+        return Err(BearerError(None));
+    };
+    let now = state.clock.now();
+    let keys = state.keys.current();
+    let claims = access_token::verify(&keys, &token, state.config.issuer.as_str(), now)
+        .map_err(|e| BearerError(Some(e)))?;
+    let invalid =
+        |why: &'static str| BearerError(Some(OAuthError::new(ErrorCode::InvalidToken, why)));
+    let unavailable = |e: crate::store::StoreError| BearerError(Some(e.into()));
+    if state
+        .store
+        .is_grant_revoked(&claims.gid)
+        .await
+        .map_err(unavailable)?
+    {
+        return Err(invalid("the access token has been revoked"));
+    }
+    let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
+    if !scopes.contains(OPENID) {
+        return Err(BearerError(Some(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the token lacks the openid scope",
+        ))));
+    }
+    let user = match state.store.user(&claims.sub).await.map_err(unavailable)? {
+        Some(u) if !u.disabled => u,
+        _ => return Err(invalid("the user is no longer active")),
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("sub".into(), user.id.clone().into());
+    out.extend(claims::for_scopes(&user, &scopes));
+    Ok(out)
+}

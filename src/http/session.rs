@@ -1,0 +1,225 @@
+//! Browser sessions: tower-sessions over our store, and what munjigi keeps in them.
+//!
+//! Session ids are stored hashed. The cookie is `HttpOnly`, `SameSite=Lax`, `Secure` when the
+//! issuer is https; the id is renewed at sign-in; idle expiry is the cookie's, the absolute
+//! limit is checked against the sign-in time.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use crate::app::AppState;
+use crate::clock::Clock;
+use crate::oauth::authorize_request::AuthorizationRequest;
+use crate::oauth::secret::{random_token, sha256_hex};
+use crate::store::Store;
+
+pub const COOKIE_NAME: &str = "munjigi_session";
+
+/// tower-sessions stamps expiry dates from the system clock, so expiry is compared with the
+/// system clock here too (not the injectable one).
+#[derive(Clone)]
+pub struct DbSessionStore {
+    store: Store,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbSessionStore")
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(record)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        // A collision of 128-bit random ids is all but impossible; pick another if it happens.
+        for _ in 0..3 {
+            let created = self
+                .store
+                .create_session(
+                    &sha256_hex(&record.id.to_string()),
+                    &data,
+                    record.expiry_date.unix_timestamp(),
+                )
+                .await
+                .map_err(backend)?;
+            if created {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+        Err(backend("could not allocate a session id"))
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(record)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        self.store
+            .save_session(
+                &sha256_hex(&record.id.to_string()),
+                &data,
+                record.expiry_date.unix_timestamp(),
+            )
+            .await
+            .map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let data = self
+            .store
+            .load_session(&sha256_hex(&id.to_string()), self.clock.now())
+            .await
+            .map_err(backend)?;
+        data.map(|d| {
+            serde_json::from_str(&d).map_err(|e| session_store::Error::Decode(e.to_string()))
+        })
+        .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store
+            .delete_session(&sha256_hex(&id.to_string()))
+            .await
+            .map_err(backend)
+    }
+}
+
+pub fn layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
+    let store = DbSessionStore {
+        store: state.store.clone(),
+        clock: Clock::system(),
+    };
+    SessionManagerLayer::new(store)
+        .with_name(COOKIE_NAME)
+        .with_secure(state.config.issuer.is_https())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            state.config.lifetimes.session_idle,
+        )))
+}
+
+/// Who is signed in on this browser.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionAuth {
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    /// The OIDC session id (`sid` claim), not the cookie's id.
+    pub sid: String,
+}
+
+/// An authorization request waiting for sign-in or consent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pending {
+    pub request: AuthorizationRequest,
+    pub requested_at: i64,
+}
+
+const AUTH: &str = "auth";
+const CSRF: &str = "csrf";
+const PENDING: &str = "pending";
+/// Enough for several tabs; older ones are dropped first.
+const MAX_PENDING: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+#[error("session storage failed: {0}")]
+pub struct SessionError(String);
+
+impl From<tower_sessions::session::Error> for SessionError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// The sign-in of this session, unless older than the absolute lifetime.
+pub async fn signed_in(
+    session: &Session,
+    now: i64,
+    absolute: i64,
+) -> Result<Option<SessionAuth>, SessionError> {
+    let auth: Option<SessionAuth> = session.get(AUTH).await?;
+    match auth {
+        Some(auth) if now - auth.auth_time <= absolute => Ok(Some(auth)),
+        Some(_) => {
+            session.remove::<SessionAuth>(AUTH).await?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+/// Records a sign-in under a fresh session id (no session fixation).
+pub async fn sign_in(session: &Session, auth: SessionAuth) -> Result<(), SessionError> {
+    session.cycle_id().await?;
+    session.insert(AUTH, auth).await?;
+    // A new CSRF token for the new identity.
+    session.insert(CSRF, random_token()).await?;
+    Ok(())
+}
+
+/// Ends the session: server-side record and cookie.
+pub async fn sign_out(session: &Session) -> Result<(), SessionError> {
+    session.flush().await?;
+    Ok(())
+}
+
+pub async fn csrf_token(session: &Session) -> Result<String, SessionError> {
+    if let Some(token) = session.get::<String>(CSRF).await? {
+        return Ok(token);
+    }
+    let token = random_token();
+    session.insert(CSRF, &token).await?;
+    Ok(token)
+}
+
+pub async fn csrf_ok(session: &Session, presented: &str) -> Result<bool, SessionError> {
+    let expected: Option<String> = session.get(CSRF).await?;
+    Ok(expected.is_some_and(|e| {
+        !presented.is_empty() && bool::from(e.as_bytes().ct_eq(presented.as_bytes()))
+    }))
+}
+
+pub async fn put_pending(session: &Session, pending: Pending) -> Result<String, SessionError> {
+    let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
+    while all.len() >= MAX_PENDING {
+        let oldest = all
+            .iter()
+            .min_by_key(|(_, p)| p.requested_at)
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => all.remove(&k),
+            None => break,
+        };
+    }
+    let id = random_token();
+    all.insert(id.clone(), pending);
+    session.insert(PENDING, all).await?;
+    Ok(id)
+}
+
+pub async fn get_pending(session: &Session, id: &str) -> Result<Option<Pending>, SessionError> {
+    let all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
+    Ok(all.get(id).cloned())
+}
+
+pub async fn take_pending(session: &Session, id: &str) -> Result<Option<Pending>, SessionError> {
+    let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
+    let taken = all.remove(id);
+    session.insert(PENDING, all).await?;
+    Ok(taken)
+}

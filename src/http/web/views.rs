@@ -1,0 +1,197 @@
+//! The page views: askama templates under `templates/`, answered as `text/html` by axum.
+//!
+//! askama escapes every value in `.html` templates; no template uses `|safe`.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::i18n::Texts;
+
+/// The sign-in form.
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    /// The pending authorization request's id; may be empty.
+    pub request: String,
+    /// Prefilled username (for example from `login_hint`).
+    pub username: String,
+    pub error: Option<String>,
+    pub client_name: Option<String>,
+    pub signup_enabled: bool,
+}
+
+/// One requested scope on the consent page.
+pub struct ScopeView {
+    pub name: String,
+    pub description: &'static str,
+}
+
+/// Asks the signed-in user to allow or deny a client's request.
+#[derive(Template, WebTemplate)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub request: String,
+    pub client_name: String,
+    pub user_name: String,
+    pub scopes: Vec<ScopeView>,
+}
+
+/// The sign-up form, refilled (except the password) when it comes back with errors.
+#[derive(Template, WebTemplate)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub request: String,
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    pub errors: Vec<String>,
+}
+
+/// An error shown to a person (not to a client).
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub t: &'static Texts,
+    pub title: String,
+    pub message: String,
+    /// Shown so that a report can be matched with the logs; hidden when empty.
+    pub request_id: String,
+}
+
+/// The sign-out question (`done == false`) or its confirmation.
+#[derive(Template, WebTemplate)]
+#[template(path = "logout.html")]
+pub struct LogoutPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub done: bool,
+}
+
+/// Shown after signing in without a pending authorization request.
+#[derive(Template, WebTemplate)]
+#[template(path = "signed_in.html")]
+pub struct SignedInPage {
+    pub t: &'static Texts,
+    pub user_name: String,
+    pub csrf: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::web::i18n::{EN, KO};
+
+    #[test]
+    fn login_escapes_and_links_to_signup() -> Result<(), askama::Error> {
+        let html = LoginPage {
+            t: &EN,
+            csrf: "c\"srf".into(),
+            request: "a b&c".into(),
+            username: "<script>alert(1)</script>".into(),
+            error: Some("<b>bad</b>".into()),
+            client_name: Some("Evil & Co".into()),
+            signup_enabled: true,
+        }
+        .render()?;
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(html.contains(r#"<html lang="en">"#));
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<b>bad</b>"));
+        // askama writes `<` as `&#60;` (or `&lt;`): either way, escaped.
+        assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
+        assert!(html.contains("Evil &#38; Co") || html.contains("Evil &amp; Co"));
+        assert!(html.contains(r#"role="alert""#));
+        assert!(html.contains("/signup?request=a%20b%26c"));
+        assert!(!html.contains("style="));
+        Ok(())
+    }
+
+    #[test]
+    fn login_without_extras() -> Result<(), askama::Error> {
+        let html = LoginPage {
+            t: &KO,
+            csrf: "x".into(),
+            request: String::new(),
+            username: String::new(),
+            error: None,
+            client_name: None,
+            signup_enabled: false,
+        }
+        .render()?;
+        assert!(html.contains(r#"<html lang="ko">"#));
+        assert!(!html.contains("role=\"alert\""));
+        assert!(!html.contains("/signup"));
+        Ok(())
+    }
+
+    #[test]
+    fn consent_has_both_decisions() -> Result<(), askama::Error> {
+        let html = ConsentPage {
+            t: &KO,
+            csrf: "x".into(),
+            request: "r".into(),
+            client_name: "앱".into(),
+            user_name: "me".into(),
+            scopes: vec![ScopeView {
+                name: "email".into(),
+                description: "이메일 주소",
+            }],
+        }
+        .render()?;
+        assert!(html.contains(r#"name="decision" value="allow""#));
+        assert!(html.contains(r#"name="decision" value="deny""#));
+        assert!(html.contains("이메일 주소"));
+        Ok(())
+    }
+
+    #[test]
+    fn other_pages_render() -> Result<(), askama::Error> {
+        let signup = SignupPage {
+            t: &EN,
+            csrf: "x".into(),
+            request: String::new(),
+            username: "u".into(),
+            email: "e@example.com".into(),
+            name: String::new(),
+            errors: vec!["nope".into()],
+        }
+        .render()?;
+        assert!(signup.contains("nope") && signup.contains(r#"autocomplete="new-password""#));
+        let error = ErrorPage {
+            t: &EN,
+            title: "T".into(),
+            message: "M".into(),
+            request_id: "rid-1".into(),
+        }
+        .render()?;
+        assert!(error.contains("rid-1"));
+        let ask = LogoutPage {
+            t: &EN,
+            csrf: "x".into(),
+            done: false,
+        }
+        .render()?;
+        assert!(ask.contains(r#"action="/logout""#));
+        let done = LogoutPage {
+            t: &EN,
+            csrf: "x".into(),
+            done: true,
+        }
+        .render()?;
+        assert!(done.contains(EN.logged_out) && !done.contains("<form"));
+        let signed_in = SignedInPage {
+            t: &EN,
+            user_name: "me".into(),
+            csrf: "x".into(),
+        }
+        .render()?;
+        assert!(signed_in.contains(r#"action="/logout""#));
+        Ok(())
+    }
+}

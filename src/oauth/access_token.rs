@@ -1,0 +1,59 @@
+//! Access tokens as JWTs (RFC 9068): `typ: at+jwt`, ES256 by default, verifiable by any
+//! resource server from the JWKS.
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{KeySet, SigningAlg};
+
+use super::error::{ErrorCode, OAuthError};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// The grant this token came from: revoking the grant refuses the token.
+    pub gid: String,
+}
+
+pub const TYP: &str = "at+jwt";
+pub const ALG: SigningAlg = SigningAlg::Es256;
+
+pub fn sign(keys: &KeySet, claims: &AccessClaims) -> Result<String, OAuthError> {
+    crate::oidc::jwt::sign(keys, ALG, TYP, claims).map_err(|e| {
+        tracing::error!(error = %e, "cannot sign access token");
+        OAuthError::server_error()
+    })
+}
+
+/// Signature, `typ`, issuer and expiry. Revocation is the caller's to check (it needs the
+/// store).
+pub fn verify(
+    keys: &KeySet,
+    token: &str,
+    issuer: &str,
+    now: i64,
+) -> Result<AccessClaims, OAuthError> {
+    let invalid = |why: &'static str| OAuthError::new(ErrorCode::InvalidToken, why);
+    let (claims, typ): (AccessClaims, _) = crate::oidc::jwt::verify(keys, token)
+        .map_err(|_| invalid("the access token is invalid"))?;
+    if !typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+    }) {
+        return Err(invalid("not an access token"));
+    }
+    if claims.iss != issuer {
+        return Err(invalid("the access token is from another issuer"));
+    }
+    if claims.exp <= now {
+        return Err(invalid("the access token has expired"));
+    }
+    Ok(claims)
+}

@@ -1,0 +1,248 @@
+//! Registered clients: what they may do, and registering new ones.
+
+use crate::keys::SigningAlg;
+use crate::store::{ClientRecord, Store, StoreError};
+
+use super::scope::Scopes;
+use super::secret::{SecretHasher, random_token};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "client_secret_basic" => Some(Self::ClientSecretBasic),
+            "client_secret_post" => Some(Self::ClientSecretPost),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+
+/// A client as the protocol code sees it.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub record: ClientRecord,
+    pub auth_method: AuthMethod,
+    pub scopes: Scopes,
+    pub id_token_alg: SigningAlg,
+}
+
+impl Client {
+    pub fn from_record(record: ClientRecord) -> Result<Self, StoreError> {
+        let auth_method = AuthMethod::parse(&record.token_endpoint_auth_method)
+            .ok_or_else(|| StoreError::Corrupt(format!("client {}: auth method", record.id)))?;
+        let scopes = Scopes::parse(&record.scopes)
+            .ok_or_else(|| StoreError::Corrupt(format!("client {}: scopes", record.id)))?;
+        let id_token_alg = SigningAlg::parse(&record.id_token_signed_response_alg)
+            .ok_or_else(|| StoreError::Corrupt(format!("client {}: id_token alg", record.id)))?;
+        Ok(Self {
+            record,
+            auth_method,
+            scopes,
+            id_token_alg,
+        })
+    }
+
+    pub async fn find(store: &Store, id: &str) -> Result<Option<Self>, StoreError> {
+        store.client(id).await?.map(Self::from_record).transpose()
+    }
+
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.record.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// Exact string comparison, as RFC 9700 §4.1.3 requires: no prefix, no normalisation.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.record.redirect_uris.iter().any(|r| r == uri)
+    }
+}
+
+/// What an operator asks for when registering a client.
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    pub id: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub auth_method: AuthMethod,
+    pub secret: Option<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: String,
+    pub skip_consent: bool,
+    pub id_token_alg: SigningAlg,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a client with id {0:?} already exists")]
+    Exists(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Validates and stores a client. Returns the record and, for confidential clients, the
+/// secret in clear: the only time it is shown.
+pub async fn register(
+    store: &Store,
+    hasher: &SecretHasher,
+    new: NewClient,
+    now: i64,
+) -> Result<(ClientRecord, Option<String>), RegisterError> {
+    let invalid = |m: String| Err(RegisterError::Invalid(m));
+    if new.name.trim().is_empty() {
+        return invalid("the client needs a name".into());
+    }
+    if new.redirect_uris.is_empty()
+        && new
+            .grant_types
+            .iter()
+            .any(|g| g == GRANT_AUTHORIZATION_CODE)
+    {
+        return invalid("an authorization_code client needs at least one --redirect-uri".into());
+    }
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(&new.post_logout_redirect_uris)
+    {
+        check_redirect_uri(uri).map_err(RegisterError::Invalid)?;
+    }
+    for grant in &new.grant_types {
+        if ![
+            GRANT_AUTHORIZATION_CODE,
+            GRANT_REFRESH_TOKEN,
+            "client_credentials",
+        ]
+        .contains(&grant.as_str())
+        {
+            return invalid(format!("unsupported grant type {grant:?}"));
+        }
+    }
+    if new.auth_method == AuthMethod::None
+        && new.grant_types.iter().any(|g| g == "client_credentials")
+    {
+        return invalid("a public client cannot use client_credentials".into());
+    }
+    let Some(scopes) = Scopes::parse(&new.scopes) else {
+        return invalid(format!("invalid scope list {:?}", new.scopes));
+    };
+    let id = match new.id {
+        Some(id)
+            if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            id
+        }
+        Some(id) => {
+            return invalid(format!(
+                "client id {id:?} must be 1–128 visible ASCII characters"
+            ));
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let secret = match new.auth_method {
+        AuthMethod::None => {
+            if new.secret.is_some() {
+                return invalid("a public client has no secret".into());
+            }
+            None
+        }
+        _ => Some(match new.secret {
+            Some(s) if s.len() >= 32 => s,
+            Some(_) => return invalid("a client secret must be at least 32 characters".into()),
+            None => random_token(),
+        }),
+    };
+    let record = ClientRecord {
+        id: id.clone(),
+        name: new.name.trim().to_owned(),
+        secret_hash: secret.as_deref().map(|s| hasher.hash(s)),
+        token_endpoint_auth_method: new.auth_method.as_str().to_owned(),
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        grant_types: new.grant_types,
+        scopes: scopes.to_string(),
+        skip_consent: new.skip_consent,
+        id_token_signed_response_alg: new.id_token_alg.as_str().to_owned(),
+        backchannel_logout_uri: None,
+        created_at: now,
+        updated_at: now,
+    };
+    match store.insert_client(&record).await {
+        Ok(()) => Ok((record, secret)),
+        Err(StoreError::Conflict) => Err(RegisterError::Exists(id)),
+        Err(e) => Err(RegisterError::Store(e)),
+    }
+}
+
+/// RFC 6749 §3.1.2 and RFC 9700 §2.1: absolute, no fragment; https, or http only on a loopback
+/// host (native apps, RFC 8252 §7.3); private-use schemes (`com.example.app:/cb`) allowed.
+fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let parsed =
+        url::Url::parse(uri).map_err(|e| format!("redirect URI {uri:?} is not absolute: {e}"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("redirect URI {uri:?} must not have a fragment"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => match parsed.host() {
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            _ => Err(format!(
+                "redirect URI {uri:?} must use https (http only on loopback)"
+            )),
+        },
+        "javascript" | "data" | "file" | "vbscript" => {
+            Err(format!("redirect URI {uri:?} has a forbidden scheme"))
+        }
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(format!(
+            "redirect URI {uri:?}: custom schemes must be reverse-DNS (com.example.app)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_redirect_uri;
+
+    #[test]
+    fn redirect_uri_registration_rules() {
+        assert!(check_redirect_uri("https://app.example.com/cb?x=1").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:9999/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/oauth").is_ok());
+        assert!(check_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(check_redirect_uri("https://app.example.com/cb#frag").is_err());
+        assert!(check_redirect_uri("/relative").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+        assert!(check_redirect_uri("myapp:/cb").is_err());
+    }
+}

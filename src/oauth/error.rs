@@ -1,0 +1,118 @@
+//! Error codes of RFC 6749 §4.1.2.1 and §5.2, OIDC Core §3.1.2.6 and RFC 6750 §3.1.
+
+use std::borrow::Cow;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// RFC 6749 §4.1.2.1, §5.2
+    InvalidRequest,
+    /// RFC 6749 §5.2: client authentication failed (HTTP 401)
+    InvalidClient,
+    /// RFC 6749 §5.2: bad, expired, revoked or foreign code or refresh token
+    InvalidGrant,
+    /// RFC 6749 §4.1.2.1, §5.2
+    UnauthorizedClient,
+    /// RFC 6749 §5.2
+    UnsupportedGrantType,
+    /// RFC 6749 §4.1.2.1
+    UnsupportedResponseType,
+    /// RFC 6749 §4.1.2.1, §5.2
+    InvalidScope,
+    /// RFC 6749 §4.1.2.1
+    AccessDenied,
+    /// RFC 6749 §4.1.2.1
+    ServerError,
+    /// RFC 6749 §4.1.2.1
+    TemporarilyUnavailable,
+    /// OIDC Core §3.1.2.6
+    LoginRequired,
+    /// OIDC Core §3.1.2.6
+    ConsentRequired,
+    /// OIDC Core §3.1.2.6
+    InteractionRequired,
+    /// OIDC Core §3.1.2.6
+    RequestNotSupported,
+    /// OIDC Core §3.1.2.6
+    RequestUriNotSupported,
+    /// RFC 6750 §3.1
+    InvalidToken,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidToken => "invalid_token",
+        }
+    }
+
+    /// Status at the token endpoint (RFC 6749 §5.2): 401 for client authentication, 500/503
+    /// for our own failures, 400 otherwise.
+    pub fn token_status(self) -> u16 {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {description}", code.as_str())]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: Cow<'static, str>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorCode::InvalidClient, "client authentication failed")
+    }
+
+    pub fn server_error() -> Self {
+        Self::new(
+            ErrorCode::ServerError,
+            "the server could not complete the request",
+        )
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "store error");
+        Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "storage is unavailable; try again",
+        )
+    }
+}

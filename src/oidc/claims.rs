@@ -1,0 +1,73 @@
+//! Which user claims each scope releases (OIDC Core §5.4).
+
+use serde_json::{Map, Value};
+
+use crate::oauth::scope::{EMAIL, PROFILE, Scopes};
+use crate::store::UserRecord;
+
+/// Claims beyond `sub` for the granted scopes.
+pub fn for_scopes(user: &UserRecord, scopes: &Scopes) -> Map<String, Value> {
+    let mut claims = Map::new();
+    if scopes.contains(PROFILE) {
+        if let Some(name) = &user.name {
+            claims.insert("name".into(), name.clone().into());
+        }
+        claims.insert("preferred_username".into(), user.username.clone().into());
+        claims.insert("updated_at".into(), user.updated_at.into());
+    }
+    if scopes.contains(EMAIL) {
+        claims.insert("email".into(), user.email.clone().into());
+        claims.insert("email_verified".into(), user.email_verified.into());
+    }
+    claims
+}
+
+/// The claims this provider can release, for discovery.
+pub const SUPPORTED: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "sid",
+    "amr",
+    "name",
+    "preferred_username",
+    "updated_at",
+    "email",
+    "email_verified",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_follow_scopes() {
+        let user = UserRecord {
+            id: "u1".into(),
+            username: "alice".into(),
+            email: "Alice@Example.com".into(),
+            email_verified: true,
+            name: Some("Alice".into()),
+            password_hash: None,
+            role: "user".into(),
+            disabled: false,
+            created_at: 1,
+            updated_at: 2,
+        };
+        let none = for_scopes(&user, &Scopes::parse("openid").unwrap_or_default());
+        assert!(none.is_empty());
+        let all = for_scopes(
+            &user,
+            &Scopes::parse("openid profile email").unwrap_or_default(),
+        );
+        assert_eq!(all["preferred_username"], "alice");
+        assert_eq!(all["email"], "Alice@Example.com");
+        assert_eq!(all["email_verified"], true);
+        assert!(!all.contains_key("password_hash"));
+    }
+}

@@ -1,0 +1,101 @@
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, get_bool, json_list, to_json_list};
+
+/// A registered client as stored. Lists are JSON arrays in TEXT columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub id: String,
+    pub name: String,
+    /// HMAC-SHA256 (hex) of the secret under the pepper; `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes the client may request.
+    pub scopes: String,
+    pub skip_consent: bool,
+    pub id_token_signed_response_alg: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, name, secret_hash, token_endpoint_auth_method, redirect_uris, \
+    post_logout_redirect_uris, grant_types, scopes, skip_consent, id_token_signed_response_alg, \
+    backchannel_logout_uri, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> {
+    Ok(ClientRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        secret_hash: row.try_get("secret_hash")?,
+        token_endpoint_auth_method: row.try_get("token_endpoint_auth_method")?,
+        redirect_uris: json_list(&row.try_get::<String, _>("redirect_uris")?)?,
+        post_logout_redirect_uris: json_list(
+            &row.try_get::<String, _>("post_logout_redirect_uris")?,
+        )?,
+        grant_types: json_list(&row.try_get::<String, _>("grant_types")?)?,
+        scopes: row.try_get("scopes")?,
+        skip_consent: get_bool(row, "skip_consent")?,
+        id_token_signed_response_alg: row.try_get("id_token_signed_response_alg")?,
+        backchannel_logout_uri: row.try_get("backchannel_logout_uri")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts a new client; `StoreError::Conflict` if the id is taken.
+    pub async fn insert_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO clients ({COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(&c.token_endpoint_auth_method)
+        .bind(to_json_list(&c.redirect_uris))
+        .bind(to_json_list(&c.post_logout_redirect_uris))
+        .bind(to_json_list(&c.grant_types))
+        .bind(&c.scopes)
+        .bind(c.skip_consent)
+        .bind(&c.id_token_signed_response_alg)
+        .bind(&c.backchannel_logout_uri)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    pub async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM clients WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM clients ORDER BY created_at, id"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Deletes a client and, by cascade, its codes, refresh tokens and consents.
+    pub async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM clients WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}

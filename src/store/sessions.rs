@@ -1,0 +1,71 @@
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// Browser sessions, keyed by a hash of the session id.
+impl Store {
+    pub async fn load_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT data FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("data")).transpose()?)
+    }
+
+    pub async fn save_session(
+        &self,
+        id_hash: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(id_hash)
+        .bind(data)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts only if the id is new: returns false on a collision.
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(id_hash)
+        .bind(data)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(result.rows_affected())
+    }
+}
