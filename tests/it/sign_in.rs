@@ -14,8 +14,8 @@ use crate::common::browser::{Browser, location, query};
 use crate::common::{TestApp, TestDb, rp, spawn_app, spawn_app_with_clock};
 use crate::on_both_backends;
 
-const REDIRECT: &str = "http://127.0.0.1:9999/cb";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9999/cb";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 // RFC 7636 Appendix B
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -65,7 +65,7 @@ pub async fn user(app: &TestApp, username: &str) -> String {
     }
 }
 
-fn auth_url(client_id: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn auth_url(client_id: &str, extra: &[(&str, &str)]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("client_id", client_id)
         .append_pair("redirect_uri", REDIRECT)

@@ -68,6 +68,7 @@ async fn start(
                 state,
                 ctx,
                 session,
+                None,
                 Pending {
                     request,
                     requested_at: now,
@@ -106,7 +107,7 @@ pub async fn resume(
     Query(q): Query<Resume>,
 ) -> Response {
     match session::get_pending(&session, &q.request).await {
-        Ok(Some(pending)) => proceed(&state, &ctx, &session, pending).await,
+        Ok(Some(pending)) => proceed(&state, &ctx, &session, Some(&q.request), pending).await,
         Ok(None) => ctx.error(
             ctx.lang(None),
             StatusCode::BAD_REQUEST,
@@ -116,11 +117,13 @@ pub async fn resume(
     }
 }
 
-/// Decides the next step for a valid request: sign in, consent, or a code.
+/// Decides the next step for a valid request: sign in, consent, or a code. `pending_id` is
+/// the request's id in the session when it is resumed, so it keeps one id throughout.
 async fn proceed(
     state: &AppState,
     ctx: &PageContext,
     session: &Session,
+    pending_id: Option<&str>,
     pending: Pending,
 ) -> Response {
     let request = &pending.request;
@@ -178,7 +181,7 @@ async fn proceed(
                 "the user is not signed in",
             ));
         }
-        return match session::put_pending(session, pending.clone()).await {
+        return match session::put_pending(session, pending_id, pending.clone()).await {
             Ok(id) => see_other(&format!("/login?request={id}")),
             Err(e) => ctx.unavailable(lang, e),
         };
@@ -202,7 +205,7 @@ async fn proceed(
                 "the user has not consented",
             ));
         }
-        return match session::put_pending(session, pending.clone()).await {
+        return match session::put_pending(session, pending_id, pending.clone()).await {
             Ok(id) => see_other(&format!("/consent?request={id}")),
             Err(e) => ctx.unavailable(lang, e),
         };
@@ -213,6 +216,12 @@ async fn proceed(
         amr: auth.amr.clone(),
         sid: Some(auth.sid.clone()),
     };
+    if let Some(id) = pending_id {
+        // Done with it: the same pending request cannot yield a second code.
+        if let Err(e) = session::take_pending(session, id).await {
+            return ctx.unavailable(lang, e);
+        }
+    }
     issue_and_redirect(state, ctx, request, &authentication).await
 }
 
