@@ -19,7 +19,7 @@ use crate::sign_in::{REDIRECT, auth_url, client, user};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The key W3C WebDriver puts element references under.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735d69a1e6";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A chromedriver process, killed when dropped.
 struct Driver {
@@ -58,19 +58,28 @@ impl Driver {
         };
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Ok(r) = driver.http.get(format!("{}/status", driver.base)).send().await
+            if let Ok(r) = driver
+                .http
+                .get(format!("{}/status", driver.base))
+                .send()
+                .await
                 && let Ok(v) = r.json::<Value>().await
                 && v["value"]["ready"] == json!(true)
             {
                 return driver;
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -234,10 +243,31 @@ impl Session<'_> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        // A session left open (a failed assertion) goes with the chromedriver process.
-        if self.open {
-            eprintln!("note: WebDriver session {} left to chromedriver", self.id);
+        // A session left open (a failed assertion) is ended here: killing chromedriver alone
+        // would leave Chromium running. Drop cannot be async; a blocking request on its own
+        // thread does the work.
+        if !self.open {
+            return;
         }
+        let url = format!("{}/session/{}", self.driver.base, self.id);
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(http) = reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                {
+                    let _ = http.delete(url).send().await;
+                }
+            });
+        })
+        .join();
     }
 }
 
@@ -255,7 +285,9 @@ fn browser_available() -> bool {
         return true;
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {CHROMEDRIVER} or {CHROMIUM} is missing (apt-get install chromium chromium-driver)");
+        panic!(
+            "CI=true but {CHROMEDRIVER} or {CHROMIUM} is missing (apt-get install chromium chromium-driver)"
+        );
     }
     eprintln!(
         "notice: {CHROMEDRIVER} or {CHROMIUM} is missing; skipping the browser test \
@@ -295,12 +327,18 @@ async fn sign_in_with_a_real_browser(db: TestDb) {
         );
         if lang == "ko" {
             let html = browser.source().await;
-            assert!(html.contains(r#"lang="ko""#), "{lang}: no lang=\"ko\": {html}");
+            assert!(
+                html.contains(r#"lang="ko""#),
+                "{lang}: no lang=\"ko\": {html}"
+            );
             let title = munjigi::http::web::i18n::KO.login_title;
             assert!(html.contains(title), "{lang}: no {title:?}: {html}");
         } else {
             let html = browser.source().await;
-            assert!(html.contains(r#"lang="en""#), "{lang}: no lang=\"en\": {html}");
+            assert!(
+                html.contains(r#"lang="en""#),
+                "{lang}: no lang=\"en\": {html}"
+            );
         }
         browser
             .screenshot(&shots.join(format!("{backend}-{lang}-login.png")))
@@ -312,9 +350,7 @@ async fn sign_in_with_a_real_browser(db: TestDb) {
             .await;
         browser.click("button[type=submit]").await;
 
-        browser
-            .find("button[name=decision][value=allow]")
-            .await;
+        browser.find("button[name=decision][value=allow]").await;
         let at = browser.url().await;
         assert!(
             at.starts_with(&app.url("/consent?request=")),
@@ -326,7 +362,10 @@ async fn sign_in_with_a_real_browser(db: TestDb) {
         browser.click("button[name=decision][value=allow]").await;
 
         let back = browser.wait_for_url(REDIRECT).await;
-        assert!(back.starts_with(REDIRECT), "{lang}: not back at the client: {back}");
+        assert!(
+            back.starts_with(REDIRECT),
+            "{lang}: not back at the client: {back}"
+        );
         assert!(back.contains("code="), "{lang}: no code: {back}");
         assert!(back.contains("state=st-1"), "{lang}: no state: {back}");
         assert!(back.contains("iss="), "{lang}: no iss: {back}");
