@@ -195,7 +195,11 @@ pub async fn csrf_ok(session: &Session, presented: &str) -> Result<bool, Session
 }
 
 /// Keeps a pending request under `id` (a new id when `None`) and returns the id.
-pub async fn put_pending(session: &Session, id: Option<&str>, pending: Pending) -> Result<String, SessionError> {
+pub async fn put_pending(
+    session: &Session,
+    id: Option<&str>,
+    pending: Pending,
+) -> Result<String, SessionError> {
     let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
     if let Some(id) = id {
         all.insert(id.to_owned(), pending);

@@ -7,5 +7,6 @@ mod cli;
 mod discovery_jwks;
 mod keys;
 mod ops;
+mod pages;
 mod readiness;
 mod sign_in;
