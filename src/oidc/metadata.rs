@@ -66,7 +66,8 @@ impl ProviderMetadata {
             ],
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            grant_types_supported: vec!["authorization_code", "refresh_token"],
+            // refresh_token joins once its grant (rotation, reuse detection) exists.
+            grant_types_supported: vec!["authorization_code"],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::DEFAULTS
                 .iter()
