@@ -123,6 +123,18 @@ pub struct SessionAuth {
     pub sid: String,
 }
 
+impl SessionAuth {
+    /// A sign-in with a password just now, with a fresh OIDC session id.
+    pub fn password(user_id: String, now: i64) -> Self {
+        Self {
+            user_id,
+            auth_time: now,
+            amr: vec!["pwd".into()],
+            sid: random_token(),
+        }
+    }
+}
+
 /// An authorization request waiting for sign-in or consent.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pending {

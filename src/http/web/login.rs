@@ -15,7 +15,6 @@ use crate::account::password;
 use crate::app::AppState;
 use crate::http::session::{self, SessionAuth};
 use crate::oauth::client::Client;
-use crate::oauth::secret::random_token;
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
@@ -168,13 +167,7 @@ pub async fn submit(
         }
     };
     state.throttle.record_success(login);
-    let auth = SessionAuth {
-        user_id: user.id,
-        auth_time: now,
-        amr: vec!["pwd".into()],
-        sid: random_token(),
-    };
-    if let Err(e) = session::sign_in(&session, auth).await {
+    if let Err(e) = session::sign_in(&session, SessionAuth::password(user.id, now)).await {
         return ctx.unavailable(lang, e);
     }
     continue_after_sign_in(pending.is_some(), &form.request)

@@ -14,7 +14,6 @@ use super::views::SignupPage;
 use crate::account::user::{self, CreateUserError, InvalidUser, NewUser, Role};
 use crate::app::AppState;
 use crate::http::session::{self, SessionAuth};
-use crate::oauth::secret::random_token;
 
 #[derive(Deserialize)]
 pub struct SignupQuery {
@@ -132,13 +131,7 @@ pub async fn submit(
         }
         Err(e) => return ctx.unavailable(lang, e),
     };
-    let auth = SessionAuth {
-        user_id: created.id,
-        auth_time: now,
-        amr: vec!["pwd".into()],
-        sid: random_token(),
-    };
-    if let Err(e) = session::sign_in(&session, auth).await {
+    if let Err(e) = session::sign_in(&session, SessionAuth::password(created.id, now)).await {
         return ctx.unavailable(lang, e);
     }
     let has_pending = matches!(
