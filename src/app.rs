@@ -81,6 +81,7 @@ impl AppState {
             refresh_idle_ttl: l.refresh_idle,
             refresh_absolute_ttl: l.refresh_absolute,
             audience: config.issuer.as_str().to_owned(),
+            refresh_reuse_grace: l.refresh_reuse_grace,
         };
         Ok(Self {
             config: Arc::new(config),

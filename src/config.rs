@@ -55,6 +55,9 @@ struct RawConfig {
     refresh_token_idle_secs: i64,
     /// A refresh token family ends this long after sign-in, used or not.
     refresh_token_absolute_secs: i64,
+    /// For this many seconds after a rotation the old refresh token may rotate again (for
+    /// clients that retry); 0, the default, makes any second use revoke the family.
+    refresh_token_reuse_grace_secs: i64,
     /// A browser session unused for this long ends.
     session_idle_secs: i64,
     /// A browser session ends this long after sign-in, used or not.
@@ -80,6 +83,7 @@ impl Default for RawConfig {
             id_token_ttl_secs: 600,
             refresh_token_idle_secs: 30 * 86_400,
             refresh_token_absolute_secs: 90 * 86_400,
+            refresh_token_reuse_grace_secs: 0,
             session_idle_secs: 8 * 3600,
             session_absolute_secs: 7 * 86_400,
         }
@@ -108,6 +112,7 @@ pub struct Lifetimes {
     pub id_token: i64,
     pub refresh_idle: i64,
     pub refresh_absolute: i64,
+    pub refresh_reuse_grace: i64,
     pub session_idle: i64,
     pub session_absolute: i64,
 }
@@ -277,6 +282,10 @@ impl ConfigBuilder {
         self.0.signup_enabled = enabled;
         self
     }
+    pub fn refresh_reuse_grace_secs(mut self, secs: i64) -> Self {
+        self.0.refresh_token_reuse_grace_secs = secs;
+        self
+    }
     pub fn build(self) -> Result<Config, ConfigError> {
         self.0.validate()
     }
@@ -399,6 +408,16 @@ impl RawConfig {
                 "refresh_token_absolute_secs",
                 self.refresh_token_absolute_secs,
             )?,
+            refresh_reuse_grace: match self.refresh_token_reuse_grace_secs {
+                0..=60 => self.refresh_token_reuse_grace_secs,
+                _ => {
+                    return Err(invalid(
+                        "MUNJIGI_REFRESH_TOKEN_REUSE_GRACE_SECS",
+                        "refresh_token_reuse_grace_secs",
+                        "must be between 0 and 60 seconds",
+                    ));
+                }
+            },
             session_idle: positive(
                 "MUNJIGI_SESSION_IDLE_SECS",
                 "session_idle_secs",

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{KeySet, SigningAlg};
+use crate::store::Store;
 
 use super::error::{ErrorCode, OAuthError};
 
@@ -54,6 +55,28 @@ pub fn verify(
     }
     if claims.exp <= now {
         return Err(invalid("the access token has expired"));
+    }
+    Ok(claims)
+}
+
+/// `verify`, and not revoked (its grant or the token itself): what every resource endpoint
+/// of ours checks.
+pub async fn validate(
+    store: &Store,
+    keys: &KeySet,
+    token: &str,
+    issuer: &str,
+    now: i64,
+) -> Result<AccessClaims, OAuthError> {
+    let claims = verify(keys, token, issuer, now)?;
+    if store
+        .is_access_token_revoked(&claims.gid, &claims.jti)
+        .await?
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token has been revoked",
+        ));
     }
     Ok(claims)
 }

@@ -66,8 +66,7 @@ impl ProviderMetadata {
             ],
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            // refresh_token joins once its grant (rotation, reuse detection) exists.
-            grant_types_supported: vec!["authorization_code"],
+            grant_types_supported: vec!["authorization_code", "refresh_token"],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::DEFAULTS
                 .iter()

@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod discovery_jwks;
 mod keys;
+mod lifecycle;
 mod ops;
 mod pages;
 mod readiness;

@@ -11,6 +11,7 @@ use crate::http::error::TokenEndpointError;
 use crate::oauth::client_auth::{self, PresentedCredentials};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant::authorization_code::{self, CodeExchange};
+use crate::oauth::grant::refresh_token;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&state, &headers, &body).await {
@@ -91,6 +92,9 @@ async fn handle(
                 code_verifier: get("code_verifier"),
             };
             authorization_code::exchange(&ctx, &client, exchange).await
+        }
+        "refresh_token" => {
+            refresh_token::refresh(&ctx, &client, get("refresh_token"), get("scope")).await
         }
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

@@ -88,19 +88,18 @@ async fn handle(
     };
     let now = state.clock.now();
     let keys = state.keys.current();
-    let claims = access_token::verify(&keys, &token, state.config.issuer.as_str(), now)
-        .map_err(|e| BearerError(Some(e)))?;
+    let claims = access_token::validate(
+        &state.store,
+        &keys,
+        &token,
+        state.config.issuer.as_str(),
+        now,
+    )
+    .await
+    .map_err(|e| BearerError(Some(e)))?;
     let invalid =
         |why: &'static str| BearerError(Some(OAuthError::new(ErrorCode::InvalidToken, why)));
     let unavailable = |e: crate::store::StoreError| BearerError(Some(e.into()));
-    if state
-        .store
-        .is_grant_revoked(&claims.gid)
-        .await
-        .map_err(unavailable)?
-    {
-        return Err(invalid("the access token has been revoked"));
-    }
     let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
     if !scopes.contains(OPENID) {
         return Err(BearerError(Some(OAuthError::new(

@@ -1,18 +1,15 @@
 //! The authorization code grant (RFC 6749 §4.1, OIDC Core §3.1): issuing codes after consent,
 //! and exchanging them for tokens.
 
-use crate::keys::SigningAlg;
-use crate::oauth::access_token::{self, AccessClaims};
 use crate::oauth::authorize_request::AuthorizationRequest;
 use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oauth::error::OAuthError;
 use crate::oauth::pkce::{self, StoredChallenge};
 use crate::oauth::scope::{OFFLINE_ACCESS, OPENID, Scopes};
 use crate::oauth::secret::{random_token, sha256_hex};
-use crate::oidc::{claims, id_token};
 use crate::store::{CodeRecord, CodeRedemption, RefreshTokenRecord, StoreError};
 
-use super::{GrantContext, TokenResponse};
+use super::{GrantContext, Signed};
 
 /// Who signed in, and how: carried from the session into the code and the id_token.
 #[derive(Clone, Debug)]
@@ -63,7 +60,7 @@ pub async fn exchange(
     ctx: &GrantContext<'_>,
     client: &Client,
     params: CodeExchange<'_>,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<super::TokenResponse, OAuthError> {
     let code = params
         .code
         .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
@@ -115,38 +112,16 @@ pub async fn exchange(
         _ => return Err(OAuthError::invalid_grant("the user is no longer active")),
     };
 
-    let access_claims = AccessClaims {
-        iss: ctx.issuer.to_owned(),
-        sub: user.id.clone(),
-        aud: ctx.settings.audience.clone(),
-        exp: ctx.now + ctx.settings.access_token_ttl,
-        iat: ctx.now,
-        jti: uuid::Uuid::new_v4().to_string(),
-        client_id: client.id().to_owned(),
-        scope: scopes.to_string(),
-        auth_time: Some(record.auth_time),
-        gid: record.grant_id.clone(),
-    };
-    let access_token = access_token::sign(ctx.keys, &access_claims)?;
-
-    let id_token = if scopes.contains(OPENID) {
-        let claims = id_token::IdTokenClaims {
-            iss: ctx.issuer.to_owned(),
-            sub: user.id.clone(),
-            aud: client.id().to_owned(),
-            exp: ctx.now + ctx.settings.id_token_ttl,
-            iat: ctx.now,
-            auth_time: record.auth_time,
-            nonce: record.nonce.clone(),
-            at_hash: Some(id_token::at_hash(&access_token)),
-            sid: record.sid.clone(),
-            amr: record.amr.clone(),
-            profile: claims::for_scopes(&user, &scopes),
-        };
-        Some(sign_id_token(ctx, client.id_token_alg, &claims)?)
-    } else {
-        None
-    };
+    let signed = Signed {
+        user: &user,
+        grant_id: &record.grant_id,
+        scopes: &scopes,
+        auth_time: record.auth_time,
+        amr: &record.amr,
+        sid: record.sid.as_deref(),
+        nonce: record.nonce.as_deref(),
+    }
+    .sign(ctx, client)?;
 
     let refresh_token =
         if scopes.contains(OFFLINE_ACCESS) && client.allows_grant(GRANT_REFRESH_TOKEN) {
@@ -170,24 +145,5 @@ pub async fn exchange(
         } else {
             None
         };
-
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ctx.settings.access_token_ttl,
-        id_token,
-        refresh_token,
-        scope: scopes.to_string(),
-    })
-}
-
-fn sign_id_token(
-    ctx: &GrantContext<'_>,
-    alg: SigningAlg,
-    claims: &id_token::IdTokenClaims,
-) -> Result<String, OAuthError> {
-    id_token::sign(ctx.keys, alg, claims).map_err(|e| {
-        tracing::error!(error = %e, "cannot sign id_token");
-        OAuthError::server_error()
-    })
+    Ok(signed.into_response(ctx, refresh_token, &scopes))
 }

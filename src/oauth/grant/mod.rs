@@ -1,11 +1,17 @@
 //! One grant type per file.
 
 pub mod authorization_code;
+pub mod refresh_token;
 
 use serde::Serialize;
 
 use crate::keys::KeySet;
-use crate::store::Store;
+use crate::oauth::access_token::{self, AccessClaims};
+use crate::oauth::client::Client;
+use crate::oauth::error::OAuthError;
+use crate::oauth::scope::{OPENID, Scopes};
+use crate::oidc::{claims, id_token};
+use crate::store::{Store, UserRecord};
 
 /// Lifetimes of what the token endpoint issues.
 #[derive(Clone, Debug)]
@@ -17,6 +23,8 @@ pub struct TokenSettings {
     pub refresh_absolute_ttl: i64,
     /// `aud` of access tokens when no resource is named (RFC 9068 §3).
     pub audience: String,
+    /// Seconds after a rotation during which the old refresh token still rotates (0: never).
+    pub refresh_reuse_grace: i64,
 }
 
 /// What a grant needs from the server: passed in, never reached for.
@@ -39,4 +47,88 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+}
+
+/// What a user grant's tokens say: shared by the code and refresh grants.
+pub(crate) struct Signed<'a> {
+    pub user: &'a UserRecord,
+    pub grant_id: &'a str,
+    pub scopes: &'a Scopes,
+    pub auth_time: i64,
+    pub amr: &'a [String],
+    pub sid: Option<&'a str>,
+    /// Only in the id_token of a code exchange (OIDC Core §12.2: not on refresh).
+    pub nonce: Option<&'a str>,
+}
+
+pub(crate) struct SignedTokens {
+    access_token: String,
+    id_token: Option<String>,
+}
+
+impl Signed<'_> {
+    /// The access token (RFC 9068), and an id_token when `openid` was granted.
+    pub fn sign(
+        &self,
+        ctx: &GrantContext<'_>,
+        client: &Client,
+    ) -> Result<SignedTokens, OAuthError> {
+        let access = AccessClaims {
+            iss: ctx.issuer.to_owned(),
+            sub: self.user.id.clone(),
+            aud: ctx.settings.audience.clone(),
+            exp: ctx.now + ctx.settings.access_token_ttl,
+            iat: ctx.now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            client_id: client.id().to_owned(),
+            scope: self.scopes.to_string(),
+            auth_time: Some(self.auth_time),
+            gid: self.grant_id.to_owned(),
+        };
+        let access_token = access_token::sign(ctx.keys, &access)?;
+        let id_token = if self.scopes.contains(OPENID) {
+            let claims = id_token::IdTokenClaims {
+                iss: ctx.issuer.to_owned(),
+                sub: self.user.id.clone(),
+                aud: client.id().to_owned(),
+                exp: ctx.now + ctx.settings.id_token_ttl,
+                iat: ctx.now,
+                auth_time: self.auth_time,
+                nonce: self.nonce.map(str::to_owned),
+                at_hash: Some(id_token::at_hash(&access_token)),
+                sid: self.sid.map(str::to_owned),
+                amr: self.amr.to_vec(),
+                profile: claims::for_scopes(self.user, self.scopes),
+            };
+            let signed = id_token::sign(ctx.keys, client.id_token_alg, &claims).map_err(|e| {
+                tracing::error!(error = %e, "cannot sign id_token");
+                OAuthError::server_error()
+            })?;
+            Some(signed)
+        } else {
+            None
+        };
+        Ok(SignedTokens {
+            access_token,
+            id_token,
+        })
+    }
+}
+
+impl SignedTokens {
+    pub fn into_response(
+        self,
+        ctx: &GrantContext<'_>,
+        refresh_token: Option<String>,
+        scopes: &Scopes,
+    ) -> TokenResponse {
+        TokenResponse {
+            access_token: self.access_token,
+            token_type: "Bearer",
+            expires_in: ctx.settings.access_token_ttl,
+            id_token: self.id_token,
+            refresh_token,
+            scope: scopes.to_string(),
+        }
+    }
 }

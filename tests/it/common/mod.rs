@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use munjigi::app::Server;
 use munjigi::clock::Clock;
-use munjigi::config::Config;
+use munjigi::config::{Config, ConfigBuilder};
 use munjigi::store::Store;
 use sqlx::Connection;
 use tokio::net::TcpListener;
@@ -125,13 +125,22 @@ impl TestDb {
     }
 
     fn config_with_url(&self, issuer: &str, database_url: &str) -> Config {
-        let built = Config::builder()
+        self.config_tweaked(issuer, database_url, |b| b)
+    }
+
+    fn config_tweaked(
+        &self,
+        issuer: &str,
+        database_url: &str,
+        tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    ) -> Config {
+        let builder = Config::builder()
             .issuer(issuer)
             .bind("127.0.0.1:0")
             .database_url(Some(database_url.to_owned()))
             .data_dir(self.dir.join("data"))
-            .kek_base64(self.kek.clone())
-            .build();
+            .kek_base64(self.kek.clone());
+        let built = tweak(builder).build();
         match built {
             Ok(c) => c,
             Err(e) => panic!("test config: {e}"),
@@ -202,13 +211,31 @@ pub async fn spawn_app_on(db: &TestDb, database_url: &str) -> TestApp {
 }
 
 async fn spawn(db: &TestDb, database_url: &str, clock: Clock) -> TestApp {
+    spawn_configured(db, database_url, clock, |b| b).await
+}
+
+/// A server whose configuration `tweak` adjusts (lifetimes, grace windows, …).
+pub async fn spawn_app_tweaked(
+    db: &TestDb,
+    clock: Clock,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
+    spawn_configured(db, &db.url, clock, tweak).await
+}
+
+async fn spawn_configured(
+    db: &TestDb,
+    database_url: &str,
+    clock: Clock,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(l) => l,
         Err(e) => panic!("bind: {e}"),
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     let base = format!("http://127.0.0.1:{port}");
-    let config = db.config_with_url(&base, database_url);
+    let config = db.config_tweaked(&base, database_url, tweak);
     let server = match Server::with_listener(config, listener, clock.clone()).await {
         Ok(s) => s,
         Err(e) => panic!("server start: {e}"),

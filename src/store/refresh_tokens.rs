@@ -1,0 +1,174 @@
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, json_list, to_json_list};
+
+/// A refresh token as stored (keyed by the SHA-256 of the token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub sid: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub family_expires_at: i64,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was current: it is now rotated and its successor stored.
+    Rotated,
+    /// The token had already been rotated (outside any grace window): a sign of theft.
+    Reused { grant_id: String },
+    /// Unknown, revoked, expired or another client's.
+    Refused,
+}
+
+const COLUMNS: &str = "token_hash, grant_id, client_id, user_id, scope, auth_time, amr, sid, \
+    created_at, expires_at, family_expires_at";
+
+fn from_row(row: &AnyRow) -> Result<RefreshTokenRecord, StoreError> {
+    Ok(RefreshTokenRecord {
+        token_hash: row.try_get("token_hash")?,
+        grant_id: row.try_get("grant_id")?,
+        client_id: row.try_get("client_id")?,
+        user_id: row.try_get("user_id")?,
+        scope: row.try_get("scope")?,
+        auth_time: row.try_get("auth_time")?,
+        amr: json_list(&row.try_get::<String, _>("amr")?)?,
+        sid: row.try_get("sid")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        family_expires_at: row.try_get("family_expires_at")?,
+    })
+}
+
+/// Refresh tokens: opaque, stored as SHA-256, rotated on every use. All tokens of one
+/// authorization share its grant id (the "family").
+impl Store {
+    pub async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
+        insert(t).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// A token that is live right now: not rotated, not revoked, not expired.
+    pub async fn live_refresh_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $2 AND family_expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Any token by hash, whatever its state.
+    pub async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Rotates `old_hash` (presented by `client_id`) to `next`, atomically: of concurrent
+    /// presentations of one token exactly one rotates it (or, within `grace` seconds of a
+    /// rotation, each may). The old token's retirement and its successor commit together.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        client_id: &str,
+        next: &RefreshTokenRecord,
+        now: i64,
+        grace: i64,
+    ) -> Result<Rotation, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let rotated = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $1) \
+             WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL \
+             AND expires_at > $1 AND family_expires_at > $1 \
+             AND (rotated_at IS NULL OR ($4 > 0 AND rotated_at >= $1 - $4)) RETURNING grant_id",
+        )
+        .bind(now)
+        .bind(old_hash)
+        .bind(client_id)
+        .bind(grace)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if rotated.is_some() {
+            insert(next).execute(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated);
+        }
+        tx.rollback().await?;
+        let row = sqlx::query(
+            "SELECT grant_id, client_id, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(old_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(Rotation::Refused);
+        };
+        let rotated_at: Option<i64> = row.try_get("rotated_at")?;
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        let owner: String = row.try_get("client_id")?;
+        Ok(match (rotated_at, revoked_at) {
+            (Some(_), None) if owner == client_id => Rotation::Reused {
+                grant_id: row.try_get("grant_id")?,
+            },
+            _ => Rotation::Refused,
+        })
+    }
+
+    /// Active (unrevoked, unexpired) refresh tokens of a grant, for tests and diagnostics.
+    pub async fn live_refresh_tokens(&self, grant_id: &str, now: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM refresh_tokens \
+             WHERE grant_id = $1 AND revoked_at IS NULL AND rotated_at IS NULL AND expires_at > $2",
+        )
+        .bind(grant_id)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+}
+
+fn insert(
+    t: &RefreshTokenRecord,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, \
+         amr, sid, created_at, expires_at, family_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&t.token_hash)
+    .bind(&t.grant_id)
+    .bind(&t.client_id)
+    .bind(&t.user_id)
+    .bind(&t.scope)
+    .bind(t.auth_time)
+    .bind(to_json_list(&t.amr))
+    .bind(&t.sid)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.family_expires_at)
+}
