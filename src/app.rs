@@ -12,8 +12,12 @@ use crate::account::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::{Kek, KeyRing, KeySet};
+use crate::oauth::client_cache::ClientCache;
 use crate::oauth::grant::{GrantContext, TokenSettings};
 use crate::oauth::secret::SecretHasher;
+
+/// How stale a cached client may be (a change made by the CLI shows within this time).
+const CLIENT_CACHE_SECS: i64 = 10;
 use crate::oidc::metadata::ProviderMetadata;
 use crate::store::Store;
 
@@ -29,6 +33,7 @@ pub struct AppState {
     pub hasher: SecretHasher,
     pub tokens: Arc<TokenSettings>,
     pub throttle: Arc<LoginThrottle>,
+    pub clients: Arc<ClientCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +97,7 @@ impl AppState {
             hasher,
             tokens: Arc::new(tokens),
             throttle: Arc::new(LoginThrottle::default()),
+            clients: Arc::new(ClientCache::new(CLIENT_CACHE_SECS)),
         })
     }
 

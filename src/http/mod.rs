@@ -36,6 +36,11 @@ pub fn routes(state: AppState) -> Router {
     let router = Router::new()
         .merge(browser)
         .route(paths::TOKEN, axum::routing::post(oauth::token::token))
+        .route(paths::REVOKE, axum::routing::post(oauth::revoke::revoke))
+        .route(
+            paths::INTROSPECT,
+            axum::routing::post(oauth::introspect::introspect),
+        )
         .route(
             paths::USERINFO,
             get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),

@@ -3,6 +3,7 @@
 use base64::Engine;
 
 use super::client::{AuthMethod, Client};
+use super::client_cache::ClientCache;
 use super::error::OAuthError;
 use super::secret::SecretHasher;
 use crate::store::Store;
@@ -56,9 +57,11 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
 
 /// Authenticates the client by the method it registered, and no other.
 pub async fn authenticate(
+    clients: &ClientCache,
     store: &Store,
     hasher: &SecretHasher,
     presented: PresentedCredentials,
+    now: i64,
 ) -> Result<Client, OAuthError> {
     let (client_id, secret, method) = match (
         presented.basic,
@@ -82,7 +85,7 @@ pub async fn authenticate(
         (None, Some(id), None) => (id, None, AuthMethod::None),
         (None, None, _) => return Err(OAuthError::invalid_client()),
     };
-    let client = Client::find(store, &client_id).await?;
+    let client = clients.get(store, &client_id, now).await?;
     let Some(client) = client else {
         // Same work as a wrong secret, so unknown ids are not told apart by timing.
         if let Some(secret) = &secret {

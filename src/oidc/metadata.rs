@@ -18,7 +18,11 @@ pub mod paths {
     pub const AUTHORIZE: &str = "/authorize";
     pub const TOKEN: &str = "/token";
     pub const USERINFO: &str = "/userinfo";
+    pub const REVOKE: &str = "/revoke";
+    pub const INTROSPECT: &str = "/introspect";
 }
+
+const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderMetadata {
@@ -29,6 +33,10 @@ pub struct ProviderMetadata {
     pub token_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     pub jwks_uri: String,
     pub scopes_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
@@ -57,6 +65,10 @@ impl ProviderMetadata {
             authorization_endpoint: Some(issuer.endpoint(paths::AUTHORIZE)),
             token_endpoint: Some(issuer.endpoint(paths::TOKEN)),
             userinfo_endpoint: Some(issuer.endpoint(paths::USERINFO)),
+            revocation_endpoint: issuer.endpoint(paths::REVOKE),
+            revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
+            introspection_endpoint: issuer.endpoint(paths::INTROSPECT),
+            introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
             jwks_uri: issuer.endpoint(paths::JWKS),
             scopes_supported: vec![
                 scope::OPENID,
@@ -66,7 +78,11 @@ impl ProviderMetadata {
             ],
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            grant_types_supported: vec!["authorization_code", "refresh_token"],
+            grant_types_supported: vec![
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+            ],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::DEFAULTS
                 .iter()

@@ -11,3 +11,4 @@ mod ops;
 mod pages;
 mod readiness;
 mod sign_in;
+mod tokens;

@@ -1,2 +1,5 @@
 pub mod authorize;
+mod form;
+pub mod introspect;
+pub mod revoke;
 pub mod token;

@@ -1,6 +1,7 @@
 //! One grant type per file.
 
 pub mod authorization_code;
+pub mod client_credentials;
 pub mod refresh_token;
 
 use serde::Serialize;

@@ -1,0 +1,41 @@
+//! `/revoke` (RFC 7009).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::form::ClientForm;
+use crate::app::AppState;
+use crate::http::error::TokenEndpointError;
+use crate::oauth::error::OAuthError;
+use crate::oauth::revocation;
+
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let form = ClientForm::read(&state, &headers, &body).await?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        let keys = state.keys.current();
+        revocation::revoke(
+            &state.store,
+            &keys,
+            state.config.issuer.as_str(),
+            &form.client,
+            token,
+            state.clock.now(),
+            state.tokens.access_token_ttl,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => (
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            StatusCode::OK,
+        )
+            .into_response(),
+        Err(e) => TokenEndpointError(e).into_response(),
+    }
+}

@@ -1,0 +1,57 @@
+//! Clients as the token endpoint sees them, cached for a few seconds: machine-to-machine
+//! traffic authenticates on every request, and a client changes rarely.
+//!
+//! Changes made in this process invalidate the entry at once; changes made elsewhere (the CLI,
+//! another instance) are seen within `ttl` seconds.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use crate::store::{Store, StoreError};
+
+use super::client::Client;
+
+const MAX_ENTRIES: usize = 10_000;
+
+pub struct ClientCache {
+    ttl: i64,
+    entries: RwLock<HashMap<String, (i64, Option<Client>)>>,
+}
+
+impl ClientCache {
+    pub fn new(ttl: i64) -> Self {
+        Self {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The client with this id (unknown ids are cached too, so probing costs no queries).
+    pub async fn get(
+        &self,
+        store: &Store,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<Client>, StoreError> {
+        if let Ok(entries) = self.entries.read()
+            && let Some((fetched_at, client)) = entries.get(id)
+            && now - fetched_at < self.ttl
+        {
+            return Ok(client.clone());
+        }
+        let client = Client::find(store, id).await?;
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(id.to_owned(), (now, client.clone()));
+        }
+        Ok(client)
+    }
+
+    pub fn invalidate(&self, id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Token introspection (RFC 7662).
+
+use serde_json::{Map, Value, json};
+
+use crate::keys::KeySet;
+use crate::store::Store;
+
+use super::access_token;
+use super::client::Client;
+use super::error::OAuthError;
+use super::secret::sha256_hex;
+
+/// The introspection answer for `token` as asked by `client`. Access tokens are described to
+/// any authenticated client (resource servers introspect tokens issued to others); refresh
+/// tokens only to the client that holds them. Anything else is `{"active": false}`.
+pub async fn introspect(
+    store: &Store,
+    keys: &KeySet,
+    issuer: &str,
+    client: &Client,
+    token: &str,
+    now: i64,
+) -> Result<Map<String, Value>, OAuthError> {
+    let inactive = || {
+        let mut m = Map::new();
+        m.insert("active".into(), false.into());
+        m
+    };
+    if token.split('.').count() == 3 {
+        let claims = match access_token::validate(store, keys, token, issuer, now).await {
+            Ok(c) => c,
+            Err(e) if e.code == super::error::ErrorCode::TemporarilyUnavailable => return Err(e),
+            Err(_) => return Ok(inactive()),
+        };
+        let mut out = json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": claims.scope,
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+        });
+        // A user's token is only as active as the user.
+        if claims.sub != claims.client_id {
+            match store.user(&claims.sub).await? {
+                Some(user) if !user.disabled => out["username"] = user.username.into(),
+                _ => return Ok(inactive()),
+            }
+        }
+        return Ok(match out {
+            Value::Object(map) => map,
+            _ => inactive(),
+        });
+    }
+    match store.live_refresh_token(&sha256_hex(token), now).await? {
+        Some(record) if record.client_id == client.id() => {
+            let out = json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "scope": record.scope,
+                "client_id": record.client_id,
+                "sub": record.user_id,
+                "iss": issuer,
+                "exp": record.expires_at.min(record.family_expires_at),
+                "iat": record.created_at,
+            });
+            Ok(match out {
+                Value::Object(map) => map,
+                _ => inactive(),
+            })
+        }
+        _ => Ok(inactive()),
+    }
+}
