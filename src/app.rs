@@ -11,10 +11,14 @@ use tokio::net::TcpListener;
 use crate::account::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::keys::rotation::{self, RotationPolicy};
 use crate::keys::{Kek, KeyRing, KeySet};
 use crate::oauth::client_cache::ClientCache;
 use crate::oauth::grant::{GrantContext, TokenSettings};
 use crate::oauth::secret::SecretHasher;
+
+/// Margin for relying parties' clocks when deciding a retired key can go.
+const CLOCK_SKEW_SECS: i64 = 120;
 
 /// How stale a cached client may be (a change made by the CLI shows within this time).
 const CLIENT_CACHE_SECS: i64 = 10;
@@ -101,6 +105,30 @@ impl AppState {
         })
     }
 
+    /// How keys rotate under this configuration.
+    pub fn rotation_policy(&self) -> RotationPolicy {
+        let l = &self.config.lifetimes;
+        RotationPolicy {
+            publish_secs: self.config.keys.publish,
+            // Tokens a key signed live at most this long (plus a margin for clock skew).
+            retire_after_secs: l.access_token.max(l.id_token) + CLOCK_SKEW_SECS,
+            rotate_every_secs: self.config.keys.rotate_every,
+        }
+    }
+
+    /// One round of key upkeep, then picks up whatever any instance changed.
+    pub async fn maintain_keys(&self) -> Result<(), crate::keys::KeyError> {
+        rotation::maintain(
+            &self.store,
+            self.keys.kek(),
+            &self.rotation_policy(),
+            self.clock.now(),
+        )
+        .await?;
+        self.keys.refresh(&self.store).await?;
+        Ok(())
+    }
+
     /// What the grants need, for one request at `now`.
     pub fn grant_context<'a>(&'a self, keys: &'a KeySet, now: i64) -> GrantContext<'a> {
         GrantContext {
@@ -153,14 +181,31 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = router(self.state.clone());
+        let upkeep = tokio::spawn(key_upkeep(self.state.clone()));
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        upkeep.abort();
         self.state.store.close().await;
         Ok(())
+    }
+}
+
+/// Every `key_poll_secs`: rotate when due, and pick up other instances' changes.
+async fn key_upkeep(state: AppState) {
+    let period = std::time::Duration::from_secs(state.config.keys.poll.unsigned_abs());
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(e) = state.maintain_keys().await {
+            // The database may be away for a while; the next round tries again.
+            tracing::warn!(error = %e, "key upkeep failed");
+        }
     }
 }
 

@@ -120,6 +120,12 @@ enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 enum KeysCommand {
+    /// Schedule new signing keys: published now, signing after key_publish_secs.
+    Rotate {
+        /// Only this algorithm (default: every one).
+        #[arg(long, value_parser = ["RS256", "ES256"])]
+        alg: Option<String>,
+    },
     /// Show kid, alg, state and creation time of every stored key.
     List {
         /// Machine-readable output.
@@ -185,6 +191,30 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User { command } => user_command(&config, command).await,
         Command::CheckConfig => {
             print!("{}", config.describe());
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { alg },
+        } => {
+            let store = open_store(&config).await?;
+            let kek = Kek::load(&config.kek)?;
+            let now = Clock::system().now();
+            let algs: Vec<SigningAlg> = match alg.as_deref().and_then(SigningAlg::parse) {
+                Some(a) => vec![a],
+                None => SigningAlg::DEFAULTS.to_vec(),
+            };
+            for alg in algs {
+                match keys::rotation::schedule(&store, &kek, alg, now, config.keys.publish).await? {
+                    Some((kid, at)) => {
+                        println!("{} {kid} signs from {}", alg.as_str(), format_time(at))
+                    }
+                    None => println!(
+                        "{} already has a scheduled key; nothing to do",
+                        alg.as_str()
+                    ),
+                }
+            }
+            store.close().await;
             Ok(())
         }
         Command::Keys {

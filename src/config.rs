@@ -58,6 +58,12 @@ struct RawConfig {
     /// For this many seconds after a rotation the old refresh token may rotate again (for
     /// clients that retry); 0, the default, makes any second use revoke the family.
     refresh_token_reuse_grace_secs: i64,
+    /// How long a new signing key is published before it signs anything.
+    key_publish_secs: i64,
+    /// Automatic rotation period of the signing keys (0: rotate only with `munjigi keys rotate`).
+    key_rotation_secs: i64,
+    /// How often each instance checks the database for key changes.
+    key_poll_secs: i64,
     /// A browser session unused for this long ends.
     session_idle_secs: i64,
     /// A browser session ends this long after sign-in, used or not.
@@ -84,6 +90,9 @@ impl Default for RawConfig {
             refresh_token_idle_secs: 30 * 86_400,
             refresh_token_absolute_secs: 90 * 86_400,
             refresh_token_reuse_grace_secs: 0,
+            key_publish_secs: 3600,
+            key_rotation_secs: 90 * 86_400,
+            key_poll_secs: 30,
             session_idle_secs: 8 * 3600,
             session_absolute_secs: 7 * 86_400,
         }
@@ -102,6 +111,15 @@ pub struct Config {
     pub jwks_max_age_secs: u64,
     pub signup_enabled: bool,
     pub lifetimes: Lifetimes,
+    pub keys: KeySchedule,
+}
+
+/// When signing keys change, in seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySchedule {
+    pub publish: i64,
+    pub rotate_every: Option<i64>,
+    pub poll: i64,
 }
 
 /// How long things live, in seconds.
@@ -282,6 +300,10 @@ impl ConfigBuilder {
         self.0.signup_enabled = enabled;
         self
     }
+    pub fn key_publish_secs(mut self, secs: i64) -> Self {
+        self.0.key_publish_secs = secs;
+        self
+    }
     pub fn refresh_reuse_grace_secs(mut self, secs: i64) -> Self {
         self.0.refresh_token_reuse_grace_secs = secs;
         self
@@ -429,7 +451,35 @@ impl RawConfig {
                 self.session_absolute_secs,
             )?,
         };
+        let publish = positive(
+            "MUNJIGI_KEY_PUBLISH_SECS",
+            "key_publish_secs",
+            self.key_publish_secs,
+        )?;
+        if publish < self.jwks_max_age_secs as i64 {
+            return Err(invalid(
+                "MUNJIGI_KEY_PUBLISH_SECS",
+                "key_publish_secs",
+                "must be at least jwks_max_age_secs, so relying parties see a key before it signs",
+            ));
+        }
+        let keys = KeySchedule {
+            publish,
+            rotate_every: match self.key_rotation_secs {
+                0 => None,
+                n if n > publish => Some(n),
+                _ => {
+                    return Err(invalid(
+                        "MUNJIGI_KEY_ROTATION_SECS",
+                        "key_rotation_secs",
+                        "must be 0 (off) or longer than key_publish_secs",
+                    ));
+                }
+            },
+            poll: positive("MUNJIGI_KEY_POLL_SECS", "key_poll_secs", self.key_poll_secs)?,
+        };
         Ok(Config {
+            keys,
             signup_enabled: self.signup_enabled,
             lifetimes,
             issuer,

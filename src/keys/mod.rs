@@ -3,6 +3,7 @@
 
 mod jwks;
 mod kek;
+pub mod rotation;
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -186,8 +187,8 @@ impl KeyRing {
                 .iter()
                 .any(|row| row.alg == alg.as_str() && row.state == "active");
             if !has_active {
-                let row = new_key_row(&kek, alg, now).await?;
-                if store.insert_active_signing_key(&row).await? {
+                let row = new_key_row(&kek, alg, KeyState::Active, now, now).await?;
+                if store.insert_signing_key(&row).await? {
                     tracing::info!(kid = %row.kid, alg = alg.as_str(), "generated signing key");
                 }
             }
@@ -197,6 +198,22 @@ impl KeyRing {
             kek,
             current: RwLock::new(Arc::new(set)),
         })
+    }
+
+    /// Re-reads the keys if the stored set differs from the one in memory (cheap when not).
+    pub async fn refresh(&self, store: &Store) -> Result<bool, KeyError> {
+        let rows = store.signing_keys().await?;
+        let current = self.current();
+        let same = rows.len() == current.keys.len()
+            && rows
+                .iter()
+                .zip(current.keys.iter())
+                .all(|(row, key)| row.kid == key.kid && row.state == key.state.as_str());
+        if same {
+            return Ok(false);
+        }
+        self.reload(store).await?;
+        Ok(true)
     }
 
     /// Re-reads the keys from the database (after rotation by any instance).
@@ -240,7 +257,13 @@ pub async fn list_keys(store: &Store) -> Result<Vec<SigningKeyRow>, KeyError> {
     Ok(store.signing_keys().await?)
 }
 
-async fn new_key_row(kek: &Kek, alg: SigningAlg, now: i64) -> Result<SigningKeyRow, KeyError> {
+async fn new_key_row(
+    kek: &Kek,
+    alg: SigningAlg,
+    state: KeyState,
+    now: i64,
+    activates_at: i64,
+) -> Result<SigningKeyRow, KeyError> {
     let kek = kek.clone();
     tokio::task::spawn_blocking(move || {
         let private = alg.generate()?;
@@ -252,11 +275,11 @@ async fn new_key_row(kek: &Kek, alg: SigningAlg, now: i64) -> Result<SigningKeyR
         Ok(SigningKeyRow {
             kid,
             alg: alg.as_str().to_owned(),
-            state: KeyState::Active.as_str().to_owned(),
+            state: state.as_str().to_owned(),
             public_jwk: serde_json::Value::Object(public).to_string(),
             private_jwe: sealed,
             created_at: now,
-            activates_at: now,
+            activates_at,
             retired_at: None,
         })
     })

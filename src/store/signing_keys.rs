@@ -41,16 +41,18 @@ impl Store {
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Inserts an active key unless another instance already made one for this algorithm
-    /// (a partial unique index allows one active key per alg). Returns whether it was inserted.
-    pub async fn insert_active_signing_key(&self, key: &SigningKeyRow) -> Result<bool, StoreError> {
+    /// Inserts a key unless its slot is taken: partial unique indexes allow one `active` and
+    /// one `next` key per alg, so instances doing the same at once create one key between
+    /// them. Returns whether it was inserted.
+    pub async fn insert_signing_key(&self, key: &SigningKeyRow) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "INSERT INTO signing_keys \
              (kid, alg, state, public_jwk, private_jwe, created_at, activates_at, retired_at) \
-             VALUES ($1, $2, 'active', $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL) ON CONFLICT DO NOTHING",
         )
         .bind(&key.kid)
         .bind(&key.alg)
+        .bind(&key.state)
         .bind(&key.public_jwk)
         .bind(&key.private_jwe)
         .bind(key.created_at)
@@ -58,5 +60,55 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Once the `next` key of `alg` is due, it becomes the active key and the active one
+    /// retires, in one transaction. Returns whether anything changed.
+    pub async fn promote_signing_key(&self, alg: &str, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let due = sqlx::query(
+            "SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next' AND activates_at <= $2",
+        )
+        .bind(alg)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(due) = due else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let kid: String = due.try_get("kid")?;
+        sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE alg = $2 AND state = 'active'")
+            .bind(now)
+            .bind(alg)
+            .execute(&mut *tx)
+            .await?;
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET state = 'active' WHERE kid = $1 AND state = 'next'",
+        )
+        .bind(&kid)
+        .execute(&mut *tx)
+        .await;
+        match promoted {
+            Ok(r) if r.rows_affected() == 1 => {
+                tx.commit().await?;
+                Ok(true)
+            }
+            // Another instance promoted it first (or a unique index refused a second active key).
+            _ => {
+                tx.rollback().await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Removes keys retired at or before `before`: no token they signed is still valid.
+    pub async fn delete_retired_signing_keys(&self, before: i64) -> Result<u64, StoreError> {
+        let result =
+            sqlx::query("DELETE FROM signing_keys WHERE state = 'retired' AND retired_at <= $1")
+                .bind(before)
+                .execute(self.pool())
+                .await?;
+        Ok(result.rows_affected())
     }
 }
