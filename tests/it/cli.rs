@@ -142,6 +142,13 @@ fn free_port() -> u16 {
 struct Running {
     child: Child,
     base: String,
+    log: std::path::PathBuf,
+}
+
+impl Running {
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
 }
 
 impl Drop for Running {
@@ -160,13 +167,19 @@ fn start_server(db: &TestDb, extra: &[(&str, &str)]) -> Running {
         .env("MUNJIGI_BIND", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", &db.url)
         .env("MUNJIGI_KEK", &db.kek)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("RUST_LOG", "info,tower_http=warn,sqlx=warn")
+        .stdout(Stdio::null());
+    // Logs go to a file: a pipe nobody reads would fill up and stall the server.
+    let log = db.dir().join(format!("server-{port}.log"));
+    match std::fs::File::create(&log) {
+        Ok(file) => cmd.stderr(file),
+        Err(_) => cmd.stderr(Stdio::null()),
+    };
     for (k, v) in extra {
         cmd.env(k, v);
     }
     match cmd.spawn() {
-        Ok(child) => Running { child, base },
+        Ok(child) => Running { child, base, log },
         Err(e) => panic!("spawn munjigi: {e}"),
     }
 }
@@ -203,7 +216,10 @@ on_both_backends!(
     serve_answers_quickly_and_stops_cleanly_on_sigterm,
     a_different_kek_is_refused
 );
-on_postgres!(two_processes_on_one_database_publish_identical_jwks);
+on_postgres!(
+    two_processes_on_one_database_publish_identical_jwks,
+    two_instances_share_codes_tokens_revocations_and_keys,
+);
 
 async fn serve_answers_quickly_and_stops_cleanly_on_sigterm(db: TestDb) {
     let started = Instant::now();
@@ -287,4 +303,215 @@ async fn two_processes_on_one_database_publish_identical_jwks(db: TestDb) {
     assert_eq!(jwks_a, jwks_b);
     let parsed: serde_json::Value = serde_json::from_str(&jwks_a).unwrap_or_default();
     assert_eq!(parsed["keys"].as_array().map(Vec::len), Some(2));
+}
+
+/// Posts a form to `url` with HTTP Basic client credentials; returns status and JSON.
+async fn post_form(
+    url: String,
+    id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let response = http_client()
+        .post(&url)
+        .basic_auth(id, Some(secret))
+        .form(form)
+        .send()
+        .await;
+    let Ok(response) = response else {
+        panic!("POST {url}")
+    };
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+fn jwt_kid(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap_or_default();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+        .unwrap_or_default();
+    let header: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    header["kid"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn two_instances_share_codes_tokens_revocations_and_keys(db: TestDb) {
+    // Short key timings so a rotation completes within the test.
+    let timings = [
+        ("MUNJIGI_JWKS_MAX_AGE_SECS", "1"),
+        ("MUNJIGI_KEY_PUBLISH_SECS", "2"),
+        ("MUNJIGI_KEY_POLL_SECS", "1"),
+    ];
+    let a = start_server(&db, &timings);
+    // One issuer for both, as behind a load balancer; we talk to each by its own port.
+    let mut b_env = timings.to_vec();
+    b_env.push(("MUNJIGI_ISSUER", a.base.as_str()));
+    let b = start_server(&db, &b_env);
+    wait_ready(&a, Duration::from_secs(20)).await;
+    wait_ready(&b, Duration::from_secs(20)).await;
+
+    let cli = |args: &[&str]| {
+        let mut cmd = munjigi(db.dir());
+        cmd.args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("MUNJIGI_KEK", &db.kek)
+            .envs(timings);
+        cmd
+    };
+    let out = run(&mut cli(&[
+        "client",
+        "create",
+        "--name",
+        "Shared",
+        "--redirect-uri",
+        "http://127.0.0.1:9999/cb",
+        "--grant-types",
+        "authorization_code,refresh_token,client_credentials",
+        "--scopes",
+        "openid profile offline_access api.read",
+        "--skip-consent",
+        "--json",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let registered: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let id = registered["client_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let secret = registered["client_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut create_user = cli(&[
+        "user",
+        "create",
+        "--username",
+        "shared",
+        "--email",
+        "shared@example.com",
+        "--password-stdin",
+    ]);
+    create_user
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let Ok(mut child) = create_user.spawn() else {
+        panic!("user create")
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(b"correct horse battery staple\n");
+    }
+    let done = child.wait_with_output();
+    assert!(done.as_ref().is_ok_and(|o| o.status.success()), "{done:?}");
+
+    // Sign in and get a code on A...
+    let browser = crate::common::browser::Browser {
+        http: http_client(),
+        base: a.base.clone(),
+    };
+    let auth = crate::sign_in::auth_url(&id, &[("scope", "openid profile offline_access")]);
+    let back = browser
+        .sign_in(&auth, "shared", "correct horse battery staple")
+        .await;
+    let code = crate::common::browser::query(&back)
+        .get("code")
+        .cloned()
+        .unwrap_or_default();
+    // ...redeem it on B...
+    let (status, tokens) = post_form(
+        format!("{}/token", b.base),
+        &id,
+        &secret,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9999/cb"),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    // ...refresh on A...
+    let rt = tokens["refresh_token"].as_str().unwrap_or_default();
+    let (status, refreshed) = post_form(
+        format!("{}/token", a.base),
+        &id,
+        &secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let rt2 = refreshed["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let access2 = refreshed["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, active) = post_form(
+        format!("{}/introspect", b.base),
+        &id,
+        &secret,
+        &[("token", &access2)],
+    )
+    .await;
+    assert_eq!((status, active["active"].as_bool()), (200, Some(true)));
+    // ...revoke on B, introspect on A.
+    let (status, _) = post_form(
+        format!("{}/revoke", b.base),
+        &id,
+        &secret,
+        &[("token", &rt2)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    for token in [&rt2, &access2] {
+        let (_, answer) = post_form(
+            format!("{}/introspect", a.base),
+            &id,
+            &secret,
+            &[("token", token)],
+        )
+        .await;
+        assert_eq!(answer["active"], false, "revoked on B, seen on A");
+    }
+
+    // Rotate with the CLI: both instances publish the new keys, then sign with them.
+    let out = run(&mut cli(&["keys", "rotate", "--alg", "ES256"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let new_kid = printed
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!new_kid.is_empty(), "{printed}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for server in [&a, &b] {
+        loop {
+            let (_, issued) = post_form(
+                format!("{}/token", server.base),
+                &id,
+                &secret,
+                &[("grant_type", "client_credentials")],
+            )
+            .await;
+            let kid = jwt_kid(issued["access_token"].as_str().unwrap_or_default());
+            let jwks = get_text(format!("{}/jwks.json", server.base)).await;
+            if kid == new_kid {
+                assert!(jwks.contains(&new_kid));
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never signed with {new_kid} (still {kid}); logs:\n{}",
+                server.base,
+                server.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
 }
