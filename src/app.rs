@@ -38,6 +38,8 @@ pub struct AppState {
     pub tokens: Arc<TokenSettings>,
     pub throttle: Arc<LoginThrottle>,
     pub clients: Arc<ClientCache>,
+    /// Outgoing requests (back-channel logout).
+    pub http: reqwest::Client,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             throttle: Arc::new(LoginThrottle::default()),
             clients: Arc::new(ClientCache::new(CLIENT_CACHE_SECS)),
+            http: crate::oidc::backchannel::http_client(),
         })
     }
 

@@ -50,7 +50,7 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum ClientCommand {
     /// Register a client; a confidential client's secret is printed once.
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     /// List registered clients.
     List {
         #[arg(long)]
@@ -93,6 +93,9 @@ struct ClientCreate {
     skip_consent: bool,
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
     id_token_alg: String,
+    /// Where munjigi POSTs logout tokens (OIDC Back-Channel Logout 1.0).
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -275,6 +278,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
                 scopes: c.scopes,
                 skip_consent: c.skip_consent,
                 id_token_alg: SigningAlg::parse(&c.id_token_alg).unwrap_or(SigningAlg::Rs256),
+                backchannel_logout_uri: c.backchannel_logout_uri,
             };
             match register(&store, &hasher, new, Clock::system().now()).await {
                 Ok((record, secret)) => {
@@ -347,6 +351,7 @@ fn client_json(c: &crate::store::ClientRecord) -> serde_json::Value {
         "scope": c.scopes,
         "skip_consent": c.skip_consent,
         "id_token_signed_response_alg": c.id_token_signed_response_alg,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
         "created_at": c.created_at,
     })
 }

@@ -31,6 +31,10 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/signup", get(web::signup::show).post(web::signup::submit))
         .route("/logout", get(web::logout::show).post(web::logout::submit))
+        .route(
+            paths::END_SESSION,
+            get(web::logout::end_session_get).post(web::logout::end_session_post),
+        )
         .route("/", get(web::logout::home))
         .layer(session::layer(&state));
     let router = Router::new()

@@ -95,6 +95,8 @@ pub struct NewClient {
     pub scopes: String,
     pub skip_consent: bool,
     pub id_token_alg: SigningAlg,
+    /// Where logout tokens are sent (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +192,7 @@ pub async fn register(
         scopes: scopes.to_string(),
         skip_consent: new.skip_consent,
         id_token_signed_response_alg: new.id_token_alg.as_str().to_owned(),
-        backchannel_logout_uri: None,
+        backchannel_logout_uri: new.backchannel_logout_uri,
         created_at: now,
         updated_at: now,
     };

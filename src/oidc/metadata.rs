@@ -19,6 +19,7 @@ pub mod paths {
     pub const TOKEN: &str = "/token";
     pub const USERINFO: &str = "/userinfo";
     pub const REVOKE: &str = "/revoke";
+    pub const END_SESSION: &str = "/end_session";
     pub const INTROSPECT: &str = "/introspect";
 }
 
@@ -33,6 +34,9 @@ pub struct ProviderMetadata {
     pub token_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
+    pub end_session_endpoint: String,
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
     pub revocation_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     pub introspection_endpoint: String,
@@ -65,6 +69,9 @@ impl ProviderMetadata {
             authorization_endpoint: Some(issuer.endpoint(paths::AUTHORIZE)),
             token_endpoint: Some(issuer.endpoint(paths::TOKEN)),
             userinfo_endpoint: Some(issuer.endpoint(paths::USERINFO)),
+            end_session_endpoint: issuer.endpoint(paths::END_SESSION),
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
             revocation_endpoint: issuer.endpoint(paths::REVOKE),
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
             introspection_endpoint: issuer.endpoint(paths::INTROSPECT),

@@ -1,6 +1,8 @@
 //! OpenID Connect on top of the OAuth core: id_tokens, claims, metadata.
 
+pub mod backchannel;
 pub mod claims;
 pub mod id_token;
 pub mod jwt;
+pub mod logout;
 pub mod metadata;

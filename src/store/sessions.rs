@@ -69,3 +69,38 @@ impl Store {
         Ok(result.rows_affected())
     }
 }
+
+/// Which clients an OIDC session (`sid`) has signed in to, for back-channel logout.
+impl Store {
+    pub async fn record_session_client(
+        &self,
+        sid: &str,
+        client_id: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO session_clients (sid, client_id, user_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(sid)
+        .bind(client_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The clients of `sid`, forgotten as they are returned (each is told of a logout once).
+    pub async fn take_session_clients(&self, sid: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("DELETE FROM session_clients WHERE sid = $1 RETURNING client_id")
+            .bind(sid)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get("client_id"))
+            .collect::<Result<_, _>>()?)
+    }
+}

@@ -7,6 +7,7 @@ mod cli;
 mod discovery_jwks;
 mod keys;
 mod lifecycle;
+mod logout;
 mod ops;
 mod pages;
 mod readiness;

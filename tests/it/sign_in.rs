@@ -40,6 +40,7 @@ pub async fn client(app: &TestApp, auth: AuthMethod, skip_consent: bool) -> Regi
         scopes: "openid profile email offline_access".into(),
         skip_consent,
         id_token_alg: munjigi::keys::SigningAlg::Rs256,
+        backchannel_logout_uri: None,
     };
     match register(&app.store, &app.state.hasher, new, app.clock.now()).await {
         Ok((record, secret)) => Registered {

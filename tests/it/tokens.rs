@@ -24,6 +24,7 @@ async fn machine(app: &TestApp) -> Registered {
         scopes: "api.read api.write".into(),
         skip_consent: true,
         id_token_alg: munjigi::keys::SigningAlg::Rs256,
+        backchannel_logout_uri: None,
     };
     match register(&app.store, &app.state.hasher, new, app.clock.now()).await {
         Ok((record, secret)) => Registered {

@@ -46,6 +46,12 @@ pub async fn issue_code(
             expires_at: ctx.now + ctx.settings.code_ttl,
         })
         .await?;
+    if let Some(sid) = &auth.sid {
+        // Remembered so a logout of this session can be told to the client (back-channel).
+        ctx.store
+            .record_session_client(sid, &request.client_id, &auth.user_id, ctx.now)
+            .await?;
+    }
     Ok(code)
 }
 
