@@ -1,8 +1,8 @@
 //! Clients as the token endpoint sees them, cached for a few seconds: machine-to-machine
 //! traffic authenticates on every request, and a client changes rarely.
 //!
-//! Changes made in this process invalidate the entry at once; changes made elsewhere (the CLI,
-//! another instance) are seen within `ttl` seconds.
+//! Clients change only through the CLI (another process), so an entry is trusted for `ttl`
+//! seconds and then read again: a change is seen within that time.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -47,11 +47,5 @@ impl ClientCache {
             entries.insert(id.to_owned(), (now, client.clone()));
         }
         Ok(client)
-    }
-
-    pub fn invalidate(&self, id: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(id);
-        }
     }
 }
