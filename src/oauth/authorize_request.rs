@@ -136,14 +136,7 @@ pub fn validate(
     let get = |name: &str| single(params, name).map_err(|e| reject(OAuthError::invalid_request(e)));
 
     // Duplicates anywhere are refused, known parameter or not (unknown ones are otherwise ignored).
-    let mut seen = std::collections::HashSet::new();
-    for (name, _) in params {
-        if !seen.insert(name.as_str()) {
-            return Err(reject(OAuthError::invalid_request(format!(
-                "{name} is repeated"
-            ))));
-        }
-    }
+    super::params::refuse_repeated(params).map_err(reject)?;
     if get("request")?.is_some() {
         return Err(reject(OAuthError::new(
             ErrorCode::RequestNotSupported,

@@ -8,6 +8,7 @@ pub mod client_cache;
 pub mod error;
 pub mod grant;
 pub mod introspection;
+pub mod params;
 pub mod pkce;
 pub mod redirect;
 pub mod revocation;

@@ -105,12 +105,22 @@ pub(crate) struct TokenReply {
 }
 
 pub(crate) async fn token(app: &TestApp, c: &Registered, form: &[(&str, &str)]) -> TokenReply {
-    let mut request = app.http.post(app.url("/token")).form(form);
+    client_post(app, c, "/token", form).await
+}
+
+/// A form post to a client-authenticated endpoint (Basic when the client has a secret).
+pub(crate) async fn client_post(
+    app: &TestApp,
+    c: &Registered,
+    path: &str,
+    form: &[(&str, &str)],
+) -> TokenReply {
+    let mut request = app.http.post(app.url(path)).form(form);
     if let Some(secret) = &c.secret {
         request = request.basic_auth(&c.id, Some(secret));
     }
     let Ok(response) = request.send().await else {
-        panic!("token request failed")
+        panic!("POST {path} failed")
     };
     let status = response.status().as_u16();
     let headers = response.headers().clone();

@@ -9,7 +9,7 @@ use crate::common::browser::{Browser, query};
 use crate::common::{TestApp, TestDb, rp, spawn_app, spawn_app_with_clock};
 use crate::on_both_backends;
 use crate::sign_in::{
-    PASSWORD, REDIRECT, Registered, TokenReply, auth_url, client, redeem, token, user,
+    PASSWORD, REDIRECT, Registered, TokenReply, auth_url, client, client_post, redeem, token, user,
 };
 
 async fn machine(app: &TestApp) -> Registered {
@@ -56,21 +56,7 @@ async fn introspect(app: &TestApp, as_client: &Registered, tok: &str) -> serde_j
 }
 
 async fn token_like(app: &TestApp, c: &Registered, path: &str, tok: &str) -> TokenReply {
-    let mut request = app.http.post(app.url(path)).form(&[("token", tok)]);
-    if let Some(secret) = &c.secret {
-        request = request.basic_auth(&c.id, Some(secret));
-    }
-    let Ok(response) = request.send().await else {
-        panic!("{path}")
-    };
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let json = response.json().await.unwrap_or_default();
-    TokenReply {
-        status,
-        json,
-        headers,
-    }
+    client_post(app, c, path, &[("token", tok)]).await
 }
 
 fn s(v: &serde_json::Value, k: &str) -> String {

@@ -14,6 +14,7 @@ use crate::oauth::authorize_request::{self, AuthorizationRequest, Rejection, Ses
 use crate::oauth::client::Client;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant::authorization_code::{self, Authentication};
+use crate::oauth::params;
 use crate::oauth::redirect;
 use crate::oauth::scope::Scopes;
 use crate::oidc::id_token;
@@ -24,7 +25,7 @@ pub async fn authorize_get(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = decode(query.as_deref().unwrap_or("").as_bytes());
+    let params = params::decode(query.as_deref().unwrap_or("").as_bytes());
     start(&state, &ctx, &session, params).await
 }
 
@@ -34,11 +35,7 @@ pub async fn authorize_post(
     session: Session,
     body: Bytes,
 ) -> Response {
-    start(&state, &ctx, &session, decode(&body)).await
-}
-
-fn decode(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).into_owned().collect()
+    start(&state, &ctx, &session, params::decode(&body)).await
 }
 
 async fn start(

@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::oauth::client::Client;
 use crate::oauth::client_auth::{self, PresentedCredentials};
 use crate::oauth::error::OAuthError;
+use crate::oauth::params;
 
 pub struct ClientForm {
     pub client: Client,
@@ -32,12 +33,8 @@ impl ClientForm {
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
-        let params: Vec<(String, String)> =
-            url::form_urlencoded::parse(body).into_owned().collect();
-        let mut seen = std::collections::HashSet::new();
-        if let Some((name, _)) = params.iter().find(|(k, _)| !seen.insert(k.as_str())) {
-            return Err(OAuthError::invalid_request(format!("{name} is repeated")));
-        }
+        let params = params::decode(body);
+        params::refuse_repeated(&params)?;
         let authorization = match headers.get(header::AUTHORIZATION) {
             Some(v) => Some(v.to_str().map_err(|_| OAuthError::invalid_client())?),
             None => None,

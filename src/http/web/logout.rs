@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::http::session;
 use crate::oauth::client::Client;
 use crate::oauth::error::OAuthError;
+use crate::oauth::params;
 use crate::oidc::backchannel;
 use crate::oidc::logout::{self, LogoutRequest};
 
@@ -69,9 +70,7 @@ pub async fn end_session_get(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let params = params::decode(query.as_deref().unwrap_or("").as_bytes());
     end_session(&state, &ctx, &session, params).await
 }
 
@@ -81,7 +80,7 @@ pub async fn end_session_post(
     session: Session,
     body: Bytes,
 ) -> Response {
-    let params = url::form_urlencoded::parse(&body).into_owned().collect();
+    let params = params::decode(&body);
     end_session(&state, &ctx, &session, params).await
 }
 
@@ -106,9 +105,8 @@ async fn end_session(
             format!("{} ({})", e.description, e.code.as_str()),
         )
     };
-    let mut seen = std::collections::HashSet::new();
-    if let Some((name, _)) = params.iter().find(|(k, _)| !seen.insert(k.as_str())) {
-        return refuse(OAuthError::invalid_request(format!("{name} is repeated")));
+    if let Err(e) = params::refuse_repeated(&params) {
+        return refuse(e);
     }
     let keys = state.keys.current();
     let issuer = state.config.issuer.as_str();
