@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::keys::rotation::{self, RotationPolicy};
 use crate::keys::{Kek, KeyRing, KeySet};
 use crate::oauth::client_cache::ClientCache;
-use crate::oauth::grant::{GrantContext, TokenSettings};
+use crate::oauth::context::OAuthContext;
+use crate::oauth::grant::TokenSettings;
 use crate::oauth::secret::SecretHasher;
 
 /// Margin for relying parties' clocks when deciding a retired key can go.
@@ -132,13 +133,23 @@ impl AppState {
         Ok(())
     }
 
-    /// What the grants need, for one request at `now`.
-    pub fn grant_context<'a>(&'a self, keys: &'a KeySet, now: i64) -> GrantContext<'a> {
-        GrantContext {
+    /// What account operations need.
+    pub fn accounts(&self) -> crate::account::Accounts<'_> {
+        crate::account::Accounts {
+            store: &self.store,
+            throttle: &self.throttle,
+        }
+    }
+
+    /// What the protocol code needs, for one request at `now` with the keys of that moment.
+    pub fn oauth<'a>(&'a self, keys: &'a KeySet, now: i64) -> OAuthContext<'a> {
+        OAuthContext {
             store: &self.store,
             keys,
             issuer: self.config.issuer.as_str(),
             settings: &self.tokens,
+            clients: &self.clients,
+            hasher: &self.hasher,
             now,
         }
     }

@@ -9,6 +9,7 @@ use crate::app::{Server, StartError, open_store, shutdown_signal};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::keys::{self, Kek, SigningAlg};
+use crate::oauth::grant::GrantType;
 use crate::oauth::secret::SecretHasher;
 
 #[derive(Parser, Debug)]
@@ -83,9 +84,10 @@ struct ClientCreate {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "authorization_code,refresh_token"
+        default_value = "authorization_code,refresh_token",
+        value_parser = parse_grant_type
     )]
-    grant_types: Vec<String>,
+    grant_types: Vec<GrantType>,
     #[arg(long, default_value = "openid profile email offline_access")]
     scopes: String,
     /// First-party client: no consent page.
@@ -98,6 +100,13 @@ struct ClientCreate {
     backchannel_logout_uri: Option<String>,
     #[arg(long)]
     json: bool,
+}
+
+fn parse_grant_type(value: &str) -> Result<GrantType, String> {
+    GrantType::parse(value).ok_or_else(|| {
+        let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+        format!("unsupported grant type; one of {}", known.join(", "))
+    })
 }
 
 #[derive(Subcommand, Debug)]

@@ -197,7 +197,7 @@ pub enum LogFormat {
 pub enum ConfigError {
     #[error("invalid setting {env} ({key}): {problem}")]
     Invalid {
-        env: &'static str,
+        env: String,
         key: &'static str,
         problem: String,
     },
@@ -205,9 +205,19 @@ pub enum ConfigError {
     Source(String),
 }
 
-fn invalid(env: &'static str, key: &'static str, problem: impl Into<String>) -> ConfigError {
+/// The environment variable of a key of munjigi.toml: `MUNJIGI_` and the key in capitals
+/// (dots as underscores), except `database_url`, which is the usual `DATABASE_URL`.
+pub fn env_name(key: &str) -> String {
+    match key {
+        "database_url" => "DATABASE_URL".to_owned(),
+        "-" => "MUNJIGI_CONFIG".to_owned(),
+        _ => format!("MUNJIGI_{}", key.replace('.', "_").to_ascii_uppercase()),
+    }
+}
+
+fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
-        env,
+        env: env_name(key),
         key,
         problem: problem.into(),
     }
@@ -221,7 +231,6 @@ impl Config {
             let path = PathBuf::from(path);
             if !path.is_file() {
                 return Err(invalid(
-                    "MUNJIGI_CONFIG",
                     "-",
                     format!("{} is not a readable file", path.display()),
                 ));
@@ -318,7 +327,6 @@ impl RawConfig {
         let issuer = validate_issuer(&self.issuer, self.allow_insecure_issuer)?;
         let bind: SocketAddr = self.bind.parse().map_err(|_| {
             invalid(
-                "MUNJIGI_BIND",
                 "bind",
                 format!(
                     "{:?} is not an address and port such as 127.0.0.1:8080",
@@ -326,49 +334,7 @@ impl RawConfig {
                 ),
             )
         })?;
-        let database = match self.database_url.as_deref().map(str::trim) {
-            None | Some("") => DatabaseConfig::Sqlite {
-                path: self.data_dir.join("munjigi.db"),
-            },
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Url::parse(url).map_err(|e| {
-                    invalid(
-                        "DATABASE_URL",
-                        "database_url",
-                        format!("not a valid URL: {e}"),
-                    )
-                })?;
-                DatabaseConfig::Postgres {
-                    url: url.to_owned(),
-                }
-            }
-            Some(url) if url.starts_with("sqlite:") => {
-                let path = url
-                    .trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:");
-                let path = path.split('?').next().unwrap_or_default();
-                if path.is_empty() || path == ":memory:" {
-                    return Err(invalid(
-                        "DATABASE_URL",
-                        "database_url",
-                        "an SQLite URL must name a file (sqlite://path/to/munjigi.db)",
-                    ));
-                }
-                DatabaseConfig::Sqlite {
-                    path: PathBuf::from(path),
-                }
-            }
-            Some(url) => {
-                return Err(invalid(
-                    "DATABASE_URL",
-                    "database_url",
-                    format!(
-                        "must start with postgres:// (or sqlite://), got {:?}",
-                        redact_url_password(url)
-                    ),
-                ));
-            }
-        };
+        let database = database(self.database_url.as_deref(), &self.data_dir)?;
         let kek = match self.kek.as_deref().map(str::trim) {
             None | Some("") => KekSource::File(self.kek_file),
             Some(encoded) => KekSource::Inline(decode_kek(encoded)?),
@@ -380,85 +346,54 @@ impl RawConfig {
             "json" => LogFormat::Json,
             other => {
                 return Err(invalid(
-                    "MUNJIGI_LOG_FORMAT",
                     "log_format",
                     format!("{other:?} is not one of auto, pretty, plain, json"),
                 ));
             }
         };
         if self.db_max_connections == 0 {
-            return Err(invalid(
-                "MUNJIGI_DB_MAX_CONNECTIONS",
-                "db_max_connections",
-                "must be at least 1",
-            ));
+            return Err(invalid("db_max_connections", "must be at least 1"));
         }
-        let positive = |env: &'static str, key: &'static str, value: i64| {
-            if value > 0 {
-                Ok(value)
-            } else {
-                Err(invalid(env, key, "must be a positive number of seconds"))
-            }
+        let secs = |key: &'static str, value: i64, max: Option<(i64, &str)>| match max {
+            _ if value <= 0 => Err(invalid(key, "must be a positive number of seconds")),
+            Some((max, why)) if value > max => Err(invalid(
+                key,
+                format!("must be at most {max} seconds ({why})"),
+            )),
+            _ => Ok(value),
         };
-        let code = positive("MUNJIGI_CODE_TTL_SECS", "code_ttl_secs", self.code_ttl_secs)?;
-        if code > 60 {
+        let grace = self.refresh_token_reuse_grace_secs;
+        if !(0..=60).contains(&grace) {
             return Err(invalid(
-                "MUNJIGI_CODE_TTL_SECS",
-                "code_ttl_secs",
-                "must be at most 60 seconds (codes are meant to be redeemed at once)",
+                "refresh_token_reuse_grace_secs",
+                "must be between 0 and 60 seconds",
             ));
         }
         let lifetimes = Lifetimes {
-            code,
-            access_token: positive(
-                "MUNJIGI_ACCESS_TOKEN_TTL_SECS",
-                "access_token_ttl_secs",
-                self.access_token_ttl_secs,
+            code: secs(
+                "code_ttl_secs",
+                self.code_ttl_secs,
+                Some((60, "codes are meant to be redeemed at once")),
             )?,
-            id_token: positive(
-                "MUNJIGI_ID_TOKEN_TTL_SECS",
-                "id_token_ttl_secs",
-                self.id_token_ttl_secs,
-            )?,
-            refresh_idle: positive(
-                "MUNJIGI_REFRESH_TOKEN_IDLE_SECS",
+            access_token: secs("access_token_ttl_secs", self.access_token_ttl_secs, None)?,
+            id_token: secs("id_token_ttl_secs", self.id_token_ttl_secs, None)?,
+            refresh_idle: secs(
                 "refresh_token_idle_secs",
                 self.refresh_token_idle_secs,
+                None,
             )?,
-            refresh_absolute: positive(
-                "MUNJIGI_REFRESH_TOKEN_ABSOLUTE_SECS",
+            refresh_absolute: secs(
                 "refresh_token_absolute_secs",
                 self.refresh_token_absolute_secs,
+                None,
             )?,
-            refresh_reuse_grace: match self.refresh_token_reuse_grace_secs {
-                0..=60 => self.refresh_token_reuse_grace_secs,
-                _ => {
-                    return Err(invalid(
-                        "MUNJIGI_REFRESH_TOKEN_REUSE_GRACE_SECS",
-                        "refresh_token_reuse_grace_secs",
-                        "must be between 0 and 60 seconds",
-                    ));
-                }
-            },
-            session_idle: positive(
-                "MUNJIGI_SESSION_IDLE_SECS",
-                "session_idle_secs",
-                self.session_idle_secs,
-            )?,
-            session_absolute: positive(
-                "MUNJIGI_SESSION_ABSOLUTE_SECS",
-                "session_absolute_secs",
-                self.session_absolute_secs,
-            )?,
+            refresh_reuse_grace: grace,
+            session_idle: secs("session_idle_secs", self.session_idle_secs, None)?,
+            session_absolute: secs("session_absolute_secs", self.session_absolute_secs, None)?,
         };
-        let publish = positive(
-            "MUNJIGI_KEY_PUBLISH_SECS",
-            "key_publish_secs",
-            self.key_publish_secs,
-        )?;
+        let publish = secs("key_publish_secs", self.key_publish_secs, None)?;
         if publish < self.jwks_max_age_secs as i64 {
             return Err(invalid(
-                "MUNJIGI_KEY_PUBLISH_SECS",
                 "key_publish_secs",
                 "must be at least jwks_max_age_secs, so relying parties see a key before it signs",
             ));
@@ -470,13 +405,12 @@ impl RawConfig {
                 n if n > publish => Some(n),
                 _ => {
                     return Err(invalid(
-                        "MUNJIGI_KEY_ROTATION_SECS",
                         "key_rotation_secs",
                         "must be 0 (off) or longer than key_publish_secs",
                     ));
                 }
             },
-            poll: positive("MUNJIGI_KEY_POLL_SECS", "key_poll_secs", self.key_poll_secs)?,
+            poll: secs("key_poll_secs", self.key_poll_secs, None)?,
         };
         Ok(Config {
             keys,
@@ -493,10 +427,44 @@ impl RawConfig {
     }
 }
 
+/// PostgreSQL when `database_url` names it, else the embedded SQLite file.
+fn database(url: Option<&str>, data_dir: &std::path::Path) -> Result<DatabaseConfig, ConfigError> {
+    let problem = |p: String| invalid("database_url", p);
+    match url.map(str::trim) {
+        None | Some("") => Ok(DatabaseConfig::Sqlite {
+            path: data_dir.join("munjigi.db"),
+        }),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Url::parse(url).map_err(|e| problem(format!("not a valid URL: {e}")))?;
+            Ok(DatabaseConfig::Postgres {
+                url: url.to_owned(),
+            })
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(problem(
+                    "an SQLite URL must name a file (sqlite://path/to/munjigi.db)".into(),
+                ));
+            }
+            Ok(DatabaseConfig::Sqlite {
+                path: PathBuf::from(path),
+            })
+        }
+        Some(url) => Err(problem(format!(
+            "must start with postgres:// (or sqlite://), got {:?}",
+            redact_url_password(url)
+        ))),
+    }
+}
+
 /// OIDC Discovery §3 and RFC 8414 §2: https, no query or fragment; we also refuse a trailing
 /// slash so that `iss` comparisons by relying parties cannot go wrong.
 fn validate_issuer(value: &str, allow_insecure: bool) -> Result<Issuer, ConfigError> {
-    let problem = |p: &str| invalid("MUNJIGI_ISSUER", "issuer", format!("{value:?}: {p}"));
+    let problem = |p: &str| invalid("issuer", format!("{value:?}: {p}"));
     let url = Url::parse(value).map_err(|e| problem(&format!("not an absolute URL ({e})")))?;
     if value.ends_with('/') {
         return Err(problem(
@@ -539,7 +507,6 @@ fn validate_issuer(value: &str, allow_insecure: bool) -> Result<Issuer, ConfigEr
 pub(crate) fn decode_kek(encoded: &str) -> Result<[u8; 32], ConfigError> {
     let problem = |p: String| {
         invalid(
-            "MUNJIGI_KEK",
             "kek",
             format!(
                 "{p}; it must be 32 random bytes in base64, as `openssl rand -base64 32` prints"

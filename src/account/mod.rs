@@ -1,5 +1,16 @@
-//! People: passwords, accounts, sign-in throttling.
+//! People: passwords, accounts, signing in, sign-in throttling.
 
 pub mod password;
+pub mod sign_in;
 pub mod throttle;
 pub mod user;
+
+use crate::store::Store;
+
+use throttle::LoginThrottle;
+
+/// What account operations need from the server.
+pub struct Accounts<'a> {
+    pub store: &'a Store,
+    pub throttle: &'a LoginThrottle,
+}

@@ -92,6 +92,12 @@ fn is_plausible_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+impl super::Accounts<'_> {
+    pub async fn create_user(&self, new: NewUser, now: i64) -> Result<UserRecord, CreateUserError> {
+        create(self.store, new, now).await
+    }
+}
+
 pub async fn create(store: &Store, new: NewUser, now: i64) -> Result<UserRecord, CreateUserError> {
     let problems = validate(&new);
     if !problems.is_empty() {

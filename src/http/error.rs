@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::web::i18n::Texts;
+
 /// Errors of the non-OAuth JSON routes.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -126,5 +128,88 @@ impl IntoResponse for BearerError {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
+    }
+}
+
+/// A failure on a browser route. It becomes a page in the language the handler settled on,
+/// with the request id, once `web::page::render_errors` (which knows both) sees it.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub message: PageMessage,
+}
+
+/// What the error page says: one of the page texts, or a message of its own.
+#[derive(Clone, Debug)]
+pub enum PageMessage {
+    Text(fn(&'static Texts) -> &'static str),
+    Plain(String),
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, text: fn(&'static Texts) -> &'static str) -> Self {
+        Self {
+            status,
+            message: PageMessage::Text(text),
+        }
+    }
+
+    /// A failure of ours (storage, signing): logged, and a 503 page that says to try again.
+    pub fn unavailable(what: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %what, "page failed");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, |t| t.try_again_later)
+    }
+
+    /// The pending request is unknown, used up or its client gone.
+    pub fn request_expired() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, |t| t.request_expired)
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(StatusCode::FORBIDDEN, |t| t.csrf_failed)
+    }
+
+    /// A request that cannot be answered to a client, explained to the person.
+    pub fn bad_request(error: &crate::oauth::error::OAuthError) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: PageMessage::Plain(format!("{} ({})", error.description, error.code.as_str())),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self.message);
+        response
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::unavailable(e)
+    }
+}
+
+impl From<super::session::SessionError> for PageError {
+    fn from(e: super::session::SessionError) -> Self {
+        Self::unavailable(e)
+    }
+}
+
+impl From<crate::oauth::authorize::flow::FlowError> for PageError {
+    fn from(e: crate::oauth::authorize::flow::FlowError) -> Self {
+        use crate::oauth::authorize::flow::FlowError;
+        match e {
+            FlowError::ClientGone => Self::request_expired(),
+            FlowError::Store(e) => Self::unavailable(e),
+        }
+    }
+}
+
+impl From<crate::account::password::PasswordError> for PageError {
+    fn from(e: crate::account::password::PasswordError) -> Self {
+        Self::unavailable(e)
     }
 }

@@ -5,6 +5,7 @@ pub mod middleware;
 pub mod oauth;
 mod oidc;
 mod ops;
+pub mod params;
 pub mod session;
 pub mod web;
 
@@ -21,7 +22,7 @@ pub fn routes(state: AppState) -> Router {
     let browser = Router::new()
         .route(
             paths::AUTHORIZE,
-            get(oauth::authorize::authorize_get).post(oauth::authorize::authorize_post),
+            get(oauth::authorize::authorize).post(oauth::authorize::authorize),
         )
         .route("/authorize/resume", get(oauth::authorize::resume))
         .route("/login", get(web::login::show).post(web::login::submit))
@@ -33,10 +34,11 @@ pub fn routes(state: AppState) -> Router {
         .route("/logout", get(web::logout::show).post(web::logout::submit))
         .route(
             paths::END_SESSION,
-            get(web::logout::end_session_get).post(web::logout::end_session_post),
+            get(web::logout::end_session).post(web::logout::end_session),
         )
         .route("/", get(web::logout::home))
-        .layer(session::layer(&state));
+        .layer(session::layer(&state))
+        .layer(axum::middleware::from_fn(web::page::render_errors));
     let router = Router::new()
         .merge(browser)
         .route(paths::TOKEN, axum::routing::post(oauth::token::token))

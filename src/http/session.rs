@@ -7,18 +7,23 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
+use crate::account::sign_in::{SignIn, active_user};
 use crate::app::AppState;
 use crate::clock::Clock;
-use crate::oauth::authorize_request::AuthorizationRequest;
+use crate::http::error::PageError;
+use crate::http::web::page::see_other;
+use crate::oauth::authorize::Pending;
 use crate::oauth::secret::{random_token, sha256_hex};
-use crate::store::Store;
+use crate::store::{Store, UserRecord};
 
 pub const COOKIE_NAME: &str = "munjigi_session";
 
@@ -113,35 +118,6 @@ pub fn layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
         )))
 }
 
-/// Who is signed in on this browser.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SessionAuth {
-    pub user_id: String,
-    pub auth_time: i64,
-    pub amr: Vec<String>,
-    /// The OIDC session id (`sid` claim), not the cookie's id.
-    pub sid: String,
-}
-
-impl SessionAuth {
-    /// A sign-in with a password just now, with a fresh OIDC session id.
-    pub fn password(user_id: String, now: i64) -> Self {
-        Self {
-            user_id,
-            auth_time: now,
-            amr: vec!["pwd".into()],
-            sid: random_token(),
-        }
-    }
-}
-
-/// An authorization request waiting for sign-in or consent.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Pending {
-    pub request: AuthorizationRequest,
-    pub requested_at: i64,
-}
-
 const AUTH: &str = "auth";
 const CSRF: &str = "csrf";
 const PENDING: &str = "pending";
@@ -158,27 +134,80 @@ impl From<tower_sessions::session::Error> for SessionError {
     }
 }
 
-/// The sign-in of this session, unless older than the absolute lifetime.
-pub async fn signed_in(
-    session: &Session,
-    now: i64,
-    absolute: i64,
-) -> Result<Option<SessionAuth>, SessionError> {
-    let auth: Option<SessionAuth> = session.get(AUTH).await?;
-    match auth {
-        Some(auth) if now - auth.auth_time <= absolute => Ok(Some(auth)),
-        Some(_) => {
-            session.remove::<SessionAuth>(AUTH).await?;
-            Ok(None)
+/// Who is signed in on this browser, with their account: the sign-in is within the absolute
+/// session lifetime and the account exists and is not disabled. Anything else is nobody.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub sign_in: SignIn,
+    pub user: UserRecord,
+}
+
+/// The browser's sign-in, if any (see `SignedIn`).
+pub struct MaybeSignedIn(pub Option<SignedIn>);
+
+impl MaybeSignedIn {
+    pub fn sign_in(&self) -> Option<&SignIn> {
+        self.0.as_ref().map(|s| &s.sign_in)
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeSignedIn {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, why)| PageError::unavailable(why))?;
+        let Some(sign_in) = session
+            .get::<SignIn>(AUTH)
+            .await
+            .map_err(SessionError::from)?
+        else {
+            return Ok(Self(None));
+        };
+        let now = state.clock.now();
+        let user = if sign_in.is_current(now, state.config.lifetimes.session_absolute) {
+            active_user(&state.store, &sign_in.user_id).await?
+        } else {
+            None
+        };
+        match user {
+            Some(user) => Ok(Self(Some(SignedIn { sign_in, user }))),
+            None => {
+                // Expired, deleted or disabled: this browser is signed out from now on.
+                session
+                    .remove::<SignIn>(AUTH)
+                    .await
+                    .map_err(SessionError::from)?;
+                Ok(Self(None))
+            }
         }
-        None => Ok(None),
+    }
+}
+
+/// Pages for signed-in people only: anyone else is sent to sign in.
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match MaybeSignedIn::from_request_parts(parts, state).await {
+            Ok(MaybeSignedIn(Some(signed_in))) => Ok(signed_in),
+            Ok(MaybeSignedIn(None)) => Err(see_other("/login")),
+            Err(e) => Err(e.into_response()),
+        }
     }
 }
 
 /// Records a sign-in under a fresh session id (no session fixation).
-pub async fn sign_in(session: &Session, auth: SessionAuth) -> Result<(), SessionError> {
+pub async fn sign_in(session: &Session, sign_in: &SignIn) -> Result<(), SessionError> {
     session.cycle_id().await?;
-    session.insert(AUTH, auth).await?;
+    session.insert(AUTH, sign_in).await?;
     // A new CSRF token for the new identity.
     session.insert(CSRF, random_token()).await?;
     Ok(())
@@ -199,11 +228,13 @@ pub async fn csrf_token(session: &Session) -> Result<String, SessionError> {
     Ok(token)
 }
 
-pub async fn csrf_ok(session: &Session, presented: &str) -> Result<bool, SessionError> {
-    let expected: Option<String> = session.get(CSRF).await?;
-    Ok(expected.is_some_and(|e| {
+/// Refuses a form whose CSRF token is not this session's.
+pub async fn check_csrf(session: &Session, presented: &str) -> Result<(), PageError> {
+    let expected: Option<String> = session.get(CSRF).await.map_err(SessionError::from)?;
+    let ok = expected.is_some_and(|e| {
         !presented.is_empty() && bool::from(e.as_bytes().ct_eq(presented.as_bytes()))
-    }))
+    });
+    if ok { Ok(()) } else { Err(PageError::csrf()) }
 }
 
 /// Keeps a pending request under `id` (a new id when `None`) and returns the id.
@@ -235,13 +266,27 @@ pub async fn put_pending(
 }
 
 pub async fn get_pending(session: &Session, id: &str) -> Result<Option<Pending>, SessionError> {
-    let all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
-    Ok(all.get(id).cloned())
+    if id.is_empty() {
+        return Ok(None);
+    }
+    let all: Option<HashMap<String, Pending>> = session.get(PENDING).await?;
+    Ok(all.and_then(|mut all| all.remove(id)))
+}
+
+/// The pending request `id`, or the page that says it is gone.
+pub async fn require_pending(session: &Session, id: &str) -> Result<Pending, PageError> {
+    get_pending(session, id)
+        .await?
+        .ok_or_else(PageError::request_expired)
 }
 
 pub async fn take_pending(session: &Session, id: &str) -> Result<Option<Pending>, SessionError> {
-    let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
+    let Some(mut all) = session.get::<HashMap<String, Pending>>(PENDING).await? else {
+        return Ok(None);
+    };
     let taken = all.remove(id);
-    session.insert(PENDING, all).await?;
+    if taken.is_some() {
+        session.insert(PENDING, all).await?;
+    }
     Ok(taken)
 }

@@ -2,6 +2,7 @@
 //! for signing and for the published JWKS.
 
 mod jwks;
+pub mod jwt;
 mod kek;
 pub mod rotation;
 

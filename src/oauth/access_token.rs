@@ -28,7 +28,7 @@ pub const TYP: &str = "at+jwt";
 pub const ALG: SigningAlg = SigningAlg::Es256;
 
 pub fn sign(keys: &KeySet, claims: &AccessClaims) -> Result<String, OAuthError> {
-    crate::oidc::jwt::sign(keys, ALG, TYP, claims).map_err(|e| {
+    crate::keys::jwt::sign(keys, ALG, TYP, claims).map_err(|e| {
         tracing::error!(error = %e, "cannot sign access token");
         OAuthError::server_error()
     })
@@ -43,7 +43,7 @@ pub fn verify(
     now: i64,
 ) -> Result<AccessClaims, OAuthError> {
     let invalid = |why: &'static str| OAuthError::new(ErrorCode::InvalidToken, why);
-    let (claims, typ): (AccessClaims, _) = crate::oidc::jwt::verify(keys, token)
+    let (claims, typ): (AccessClaims, _) = crate::keys::jwt::verify(keys, token)
         .map_err(|_| invalid("the access token is invalid"))?;
     if !typ.is_some_and(|t| {
         t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case("application/at+jwt")

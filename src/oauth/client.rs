@@ -3,6 +3,7 @@
 use crate::keys::SigningAlg;
 use crate::store::{ClientRecord, Store, StoreError};
 
+use super::grant::GrantType;
 use super::scope::Scopes;
 use super::secret::{SecretHasher, random_token};
 
@@ -32,14 +33,12 @@ impl AuthMethod {
     }
 }
 
-pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
-pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
-
 /// A client as the protocol code sees it.
 #[derive(Clone, Debug)]
 pub struct Client {
     pub record: ClientRecord,
     pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Scopes,
     pub id_token_alg: SigningAlg,
 }
@@ -48,6 +47,12 @@ impl Client {
     pub fn from_record(record: ClientRecord) -> Result<Self, StoreError> {
         let auth_method = AuthMethod::parse(&record.token_endpoint_auth_method)
             .ok_or_else(|| StoreError::Corrupt(format!("client {}: auth method", record.id)))?;
+        let grant_types = record
+            .grant_types
+            .iter()
+            .map(|g| GrantType::parse(g))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| StoreError::Corrupt(format!("client {}: grant types", record.id)))?;
         let scopes = Scopes::parse(&record.scopes)
             .ok_or_else(|| StoreError::Corrupt(format!("client {}: scopes", record.id)))?;
         let id_token_alg = SigningAlg::parse(&record.id_token_signed_response_alg)
@@ -55,6 +60,7 @@ impl Client {
         Ok(Self {
             record,
             auth_method,
+            grant_types,
             scopes,
             id_token_alg,
         })
@@ -72,8 +78,8 @@ impl Client {
         self.auth_method == AuthMethod::None
     }
 
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.record.grant_types.iter().any(|g| g == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
 
     /// Exact string comparison, as RFC 9700 §4.1.3 requires: no prefix, no normalisation.
@@ -83,7 +89,7 @@ impl Client {
 }
 
 /// What an operator asks for when registering a client.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewClient {
     pub id: Option<String>,
     pub name: String,
@@ -91,12 +97,27 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<String>,
     pub auth_method: AuthMethod,
     pub secret: Option<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: String,
     pub skip_consent: bool,
     pub id_token_alg: SigningAlg,
     /// Where logout tokens are sent (Back-Channel Logout 1.0).
     pub backchannel_logout_uri: Option<String>,
+}
+
+/// The secret never reaches a log.
+impl std::fmt::Debug for NewClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewClient")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("auth_method", &self.auth_method)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,12 +142,7 @@ pub async fn register(
     if new.name.trim().is_empty() {
         return invalid("the client needs a name".into());
     }
-    if new.redirect_uris.is_empty()
-        && new
-            .grant_types
-            .iter()
-            .any(|g| g == GRANT_AUTHORIZATION_CODE)
-    {
+    if new.redirect_uris.is_empty() && new.grant_types.contains(&GrantType::AuthorizationCode) {
         return invalid("an authorization_code client needs at least one --redirect-uri".into());
     }
     for uri in new
@@ -136,19 +152,8 @@ pub async fn register(
     {
         check_redirect_uri(uri).map_err(RegisterError::Invalid)?;
     }
-    for grant in &new.grant_types {
-        if ![
-            GRANT_AUTHORIZATION_CODE,
-            GRANT_REFRESH_TOKEN,
-            "client_credentials",
-        ]
-        .contains(&grant.as_str())
-        {
-            return invalid(format!("unsupported grant type {grant:?}"));
-        }
-    }
     if new.auth_method == AuthMethod::None
-        && new.grant_types.iter().any(|g| g == "client_credentials")
+        && new.grant_types.contains(&GrantType::ClientCredentials)
     {
         return invalid("a public client cannot use client_credentials".into());
     }
@@ -188,7 +193,11 @@ pub async fn register(
         token_endpoint_auth_method: new.auth_method.as_str().to_owned(),
         redirect_uris: new.redirect_uris,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
-        grant_types: new.grant_types,
+        grant_types: new
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
         scopes: scopes.to_string(),
         skip_consent: new.skip_consent,
         id_token_signed_response_alg: new.id_token_alg.as_str().to_owned(),
@@ -228,6 +237,38 @@ fn check_redirect_uri(uri: &str) -> Result<(), String> {
         _ => Err(format!(
             "redirect URI {uri:?}: custom schemes must be reverse-DNS (com.example.app)"
         )),
+    }
+}
+
+/// A client for unit tests: confidential, or public when `public`.
+#[cfg(test)]
+pub(crate) fn fixture(public: bool) -> Client {
+    let record = crate::store::ClientRecord {
+        id: "app".into(),
+        name: "App".into(),
+        secret_hash: None,
+        token_endpoint_auth_method: if public {
+            "none"
+        } else {
+            "client_secret_basic"
+        }
+        .into(),
+        redirect_uris: vec![
+            "https://app.example.com/cb".into(),
+            "http://127.0.0.1:9000/cb".into(),
+        ],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: "openid profile email offline_access".into(),
+        skip_consent: false,
+        id_token_signed_response_alg: "RS256".into(),
+        backchannel_logout_uri: None,
+        created_at: 0,
+        updated_at: 0,
+    };
+    match Client::from_record(record) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
     }
 }
 

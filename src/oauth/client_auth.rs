@@ -3,17 +3,29 @@
 use base64::Engine;
 
 use super::client::{AuthMethod, Client};
-use super::client_cache::ClientCache;
+use super::context::OAuthContext;
 use super::error::OAuthError;
-use super::secret::SecretHasher;
-use crate::store::Store;
 
 /// What the request presented.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct PresentedCredentials {
     pub basic: Option<(String, String)>,
     pub form_client_id: Option<String>,
     pub form_client_secret: Option<String>,
+}
+
+/// Client ids are shown, secrets never.
+impl std::fmt::Debug for PresentedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedCredentials")
+            .field("basic_client_id", &self.basic.as_ref().map(|(id, _)| id))
+            .field("form_client_id", &self.form_client_id)
+            .field(
+                "form_client_secret",
+                &self.form_client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl PresentedCredentials {
@@ -57,12 +69,10 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
 
 /// Authenticates the client by the method it registered, and no other.
 pub async fn authenticate(
-    clients: &ClientCache,
-    store: &Store,
-    hasher: &SecretHasher,
+    ctx: &OAuthContext<'_>,
     presented: PresentedCredentials,
-    now: i64,
 ) -> Result<Client, OAuthError> {
+    let hasher = ctx.hasher;
     let (client_id, secret, method) = match (
         presented.basic,
         presented.form_client_id,
@@ -85,7 +95,7 @@ pub async fn authenticate(
         (None, Some(id), None) => (id, None, AuthMethod::None),
         (None, None, _) => return Err(OAuthError::invalid_client()),
     };
-    let client = clients.get(store, &client_id, now).await?;
+    let client = ctx.clients.get(ctx.store, &client_id, ctx.now).await?;
     let Some(client) = client else {
         // Same work as a wrong secret, so unknown ids are not told apart by timing.
         if let Some(secret) = &secret {

@@ -2,11 +2,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::keys::KeySet;
-use crate::store::Store;
-
 use super::access_token;
 use super::client::Client;
+use super::context::OAuthContext;
 use super::error::OAuthError;
 use super::secret::sha256_hex;
 
@@ -14,20 +12,18 @@ use super::secret::sha256_hex;
 /// any authenticated client (resource servers introspect tokens issued to others); refresh
 /// tokens only to the client that holds them. Anything else is `{"active": false}`.
 pub async fn introspect(
-    store: &Store,
-    keys: &KeySet,
-    issuer: &str,
+    ctx: &OAuthContext<'_>,
     client: &Client,
     token: &str,
-    now: i64,
 ) -> Result<Map<String, Value>, OAuthError> {
+    let (store, issuer, now) = (ctx.store, ctx.issuer, ctx.now);
     let inactive = || {
         let mut m = Map::new();
         m.insert("active".into(), false.into());
         m
     };
     if token.split('.').count() == 3 {
-        let claims = match access_token::validate(store, keys, token, issuer, now).await {
+        let claims = match access_token::validate(store, ctx.keys, token, issuer, now).await {
             Ok(c) => c,
             Err(e) if e.code == super::error::ErrorCode::TemporarilyUnavailable => return Err(e),
             Err(_) => return Ok(inactive()),

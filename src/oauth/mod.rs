@@ -1,10 +1,11 @@
 //! OAuth 2.0 protocol rules (RFC 6749, 6750, 7636, 9068, 9207, 9700). No axum here.
 
 pub mod access_token;
-pub mod authorize_request;
+pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod client_cache;
+pub mod context;
 pub mod error;
 pub mod grant;
 pub mod introspection;

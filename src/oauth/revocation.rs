@@ -1,11 +1,10 @@
 //! Token revocation (RFC 7009).
 
-use crate::keys::KeySet;
-use crate::oidc::jwt;
-use crate::store::Store;
+use crate::keys::jwt;
 
 use super::access_token::AccessClaims;
 use super::client::Client;
+use super::context::OAuthContext;
 use super::error::OAuthError;
 use super::secret::sha256_hex;
 
@@ -13,21 +12,18 @@ use super::secret::sha256_hex;
 /// nothing and are not reported (§2.2: the answer is 200 either way), so revocation cannot be
 /// used to learn whether a token exists.
 pub async fn revoke(
-    store: &Store,
-    keys: &KeySet,
-    issuer: &str,
+    ctx: &OAuthContext<'_>,
     client: &Client,
     token: &str,
-    now: i64,
-    access_token_ttl: i64,
 ) -> Result<(), OAuthError> {
+    let (store, now) = (ctx.store, ctx.now);
     if token.split('.').count() == 3 {
         // An access token: signature and issuer checked, expiry not (an expired token needs
         // no revoking, and recording it does no harm).
-        let Ok((claims, _typ)) = jwt::verify::<AccessClaims>(keys, token) else {
+        let Ok((claims, _typ)) = jwt::verify::<AccessClaims>(ctx.keys, token) else {
             return Ok(());
         };
-        if claims.iss == issuer && claims.client_id == client.id() && claims.exp > now {
+        if claims.iss == ctx.issuer && claims.client_id == client.id() && claims.exp > now {
             store.revoke_access_token(&claims.jti, claims.exp).await?;
         }
         return Ok(());
@@ -37,7 +33,7 @@ pub async fn revoke(
         && record.client_id == client.id()
     {
         store
-            .revoke_grant(&record.grant_id, now, now + access_token_ttl)
+            .revoke_grant(&record.grant_id, now, now + ctx.settings.access_token_ttl)
             .await?;
     }
     Ok(())

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::keys::{KeySet, SigningAlg};
 
-use super::jwt::{self, JwtError};
+use crate::keys::jwt::{self, JwtError};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdTokenClaims {

@@ -6,10 +6,13 @@ use serde_json::json;
 
 use crate::keys::KeySet;
 use crate::oauth::client::Client;
+use crate::oauth::context::OAuthContext;
 use crate::oauth::error::OAuthError;
+use crate::oauth::params::Params;
+use crate::store::StoreError;
 
 use super::id_token::IdTokenClaims;
-use super::jwt::{self, JwtError};
+use crate::keys::jwt::{self, JwtError};
 
 /// A validated logout request, kept in the session while the person confirms.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -21,6 +24,71 @@ pub struct LogoutRequest {
     /// Subject and session named by a valid `id_token_hint`.
     pub hint_sub: Option<String>,
     pub hint_sid: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// Shown to the person; never redirected.
+    #[error(transparent)]
+    Invalid(#[from] OAuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads and validates an `end_session_endpoint` request (GET query or POST form).
+pub async fn read_request(
+    ctx: &OAuthContext<'_>,
+    params: &Params,
+) -> Result<LogoutRequest, LogoutError> {
+    params.refuse_repeated()?;
+    let hint = params
+        .single("id_token_hint")?
+        .map(|h| read_hint(ctx.keys, h, ctx.issuer))
+        .transpose()?;
+    let client = match client_id_of(params.single("client_id")?, hint.as_ref())? {
+        Some(id) => Some(
+            ctx.client(&id)
+                .await?
+                .ok_or_else(|| OAuthError::invalid_request("unknown client_id"))?,
+        ),
+        None => None,
+    };
+    Ok(validate(
+        client.as_ref(),
+        params.single("post_logout_redirect_uri")?,
+        params.single("state")?,
+        params.single("ui_locales")?,
+        hint.as_ref(),
+    )?)
+}
+
+/// Tells every client this session signed in to that it ended (Back-Channel Logout 1.0), in
+/// the background: the person logging out never waits for a client.
+pub async fn notify_clients(
+    ctx: &OAuthContext<'_>,
+    http: &reqwest::Client,
+    user_id: &str,
+    sid: &str,
+) {
+    let client_ids = match ctx.store.take_session_clients(sid).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the session's clients for back-channel logout");
+            return;
+        }
+    };
+    for id in client_ids {
+        let Ok(Some(client)) = ctx.client(&id).await else {
+            continue;
+        };
+        let Some(uri) = client.record.backchannel_logout_uri.clone() else {
+            continue;
+        };
+        match logout_token(ctx.keys, &client, ctx.issuer, user_id, sid, ctx.now) {
+            Ok(token) => super::backchannel::deliver(http, uri, token),
+            Err(e) => tracing::warn!(error = %e, client_id = id, "cannot sign a logout token"),
+        }
+    }
 }
 
 /// The client a request names: `client_id`, else the audience of the `id_token_hint`.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::Issuer;
 use crate::keys::SigningAlg;
+use crate::oauth::grant::GrantType;
 use crate::oauth::scope;
 use crate::oidc::claims;
 
@@ -85,11 +86,7 @@ impl ProviderMetadata {
             ],
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            grant_types_supported: vec![
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-            ],
+            grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::DEFAULTS
                 .iter()

@@ -3,6 +3,6 @@
 pub mod backchannel;
 pub mod claims;
 pub mod id_token;
-pub mod jwt;
 pub mod logout;
 pub mod metadata;
+pub mod userinfo;

@@ -30,7 +30,6 @@ pub enum CodeRedemption {
     /// The code was already used: its tokens must be revoked.
     Replayed {
         grant_id: String,
-        expires_at: i64,
     },
     Unknown,
 }
@@ -100,16 +99,13 @@ impl Store {
         if let Some(row) = row {
             return Ok(CodeRedemption::Redeemed(Box::new(from_row(&row)?)));
         }
-        let used = sqlx::query(
-            "SELECT grant_id, expires_at FROM authorization_codes WHERE code_hash = $1",
-        )
-        .bind(code_hash)
-        .fetch_optional(self.pool())
-        .await?;
+        let used = sqlx::query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
+            .bind(code_hash)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(match used {
             Some(row) => CodeRedemption::Replayed {
                 grant_id: row.try_get("grant_id")?,
-                expires_at: row.try_get("expires_at")?,
             },
             None => CodeRedemption::Unknown,
         })

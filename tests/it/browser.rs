@@ -12,9 +12,9 @@ use base64::Engine;
 use munjigi::oauth::client::AuthMethod;
 use serde_json::{Value, json};
 
+use crate::common::fixtures::{PASSWORD, REDIRECT, auth_url};
 use crate::common::{Backend, TestDb, spawn_app};
 use crate::on_both_backends;
-use crate::sign_in::{REDIRECT, auth_url, client, user};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -83,15 +83,15 @@ impl Driver {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => panic!("WebDriver {method} {path}: {e}"),
-        };
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
         let status = response.status();
-        let reply: Value = match response.json().await {
-            Ok(v) => v,
-            Err(e) => panic!("WebDriver {method} {path}: not JSON: {e}"),
-        };
+        let reply: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: not JSON: {e}"));
         assert!(
             status.is_success(),
             "WebDriver {method} {path}: {status}: {reply}"
@@ -305,12 +305,12 @@ async fn sign_in_with_a_real_browser(db: TestDb) {
         Backend::Sqlite => "sqlite",
     };
     let app = spawn_app(&db).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, false).await;
+    let c = app.client(AuthMethod::ClientSecretBasic, false).await;
     let driver = Driver::start().await;
     let shots = screenshots_dir();
 
     for (lang, browser_lang, username) in [("ko", "ko-KR", "minji"), ("en", "en", "alice")] {
-        user(&app, username).await;
+        app.user(username).await;
         // A browser of its own per language: no session cookie carried over, so both runs
         // see the login page and the consent page.
         let profile = db.dir().join(format!("chromium-{lang}"));
@@ -345,9 +345,7 @@ async fn sign_in_with_a_real_browser(db: TestDb) {
             .await;
 
         browser.type_into("#username", username).await;
-        browser
-            .type_into("#password", crate::sign_in::PASSWORD)
-            .await;
+        browser.type_into("#password", PASSWORD).await;
         browser.click("button[type=submit]").await;
 
         browser.find("button[name=decision][value=allow]").await;

@@ -24,10 +24,8 @@ fn munjigi(dir: &std::path::Path) -> Command {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    match cmd.output() {
-        Ok(o) => o,
-        Err(e) => panic!("cannot run munjigi: {e}"),
-    }
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run munjigi: {e}"))
 }
 
 fn stderr(o: &Output) -> String {
@@ -408,7 +406,8 @@ async fn two_instances_share_codes_tokens_revocations_and_keys(db: TestDb) {
         http: http_client(),
         base: a.base.clone(),
     };
-    let auth = crate::sign_in::auth_url(&id, &[("scope", "openid profile offline_access")]);
+    let auth =
+        crate::common::fixtures::auth_url(&id, &[("scope", "openid profile offline_access")]);
     let back = browser
         .sign_in(&auth, "shared", "correct horse battery staple")
         .await;

@@ -103,9 +103,9 @@ mod rotation {
     use munjigi::oauth::client::AuthMethod;
 
     use crate::common::browser::{Browser, location, query};
+    use crate::common::fixtures::{PASSWORD, auth_url};
     use crate::common::{TestApp, TestDb, spawn_app_with_clock};
     use crate::on_both_backends;
-    use crate::sign_in::{PASSWORD, auth_url, client, redeem, user};
 
     on_both_backends!(rotation_publishes_first_signs_later_and_retires_after_tokens_expire);
 
@@ -139,8 +139,8 @@ mod rotation {
     async fn rotation_publishes_first_signs_later_and_retires_after_tokens_expire(db: TestDb) {
         let clock = Clock::fixed(1_800_000_000);
         let app = spawn_app_with_clock(&db, clock.clone()).await;
-        let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-        user(&app, "rotator").await;
+        let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+        app.user("rotator").await;
         let browser = Browser::new(&app);
         browser
             .sign_in(&auth_url(&c.id, &[]), "rotator", PASSWORD)
@@ -151,7 +151,7 @@ mod rotation {
                 .get("code")
                 .cloned()
                 .unwrap_or_default();
-            let reply = redeem(&app, &c, &code).await;
+            let reply = app.redeem(&c, &code).await;
             let id = kid_of(reply.json["id_token"].as_str().unwrap_or_default());
             let access = kid_of(reply.json["access_token"].as_str().unwrap_or_default());
             (id, access)

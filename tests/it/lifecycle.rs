@@ -6,11 +6,11 @@ use munjigi::oauth::client::AuthMethod;
 use openidconnect::{OAuth2TokenResponse, RefreshToken};
 
 use crate::common::browser::{Browser, location, query};
+use crate::common::fixtures::{REDIRECT, Registered, TokenReply, auth_url};
 use crate::common::{
     Backend, TestApp, TestDb, rp, spawn_app, spawn_app_tweaked, spawn_app_with_clock,
 };
 use crate::on_both_backends;
-use crate::sign_in::{REDIRECT, Registered, TokenReply, auth_url, client, redeem, token, user};
 
 const DAY: i64 = 86_400;
 const OFFLINE: &[(&str, &str)] = &[("scope", "openid profile email offline_access")];
@@ -22,7 +22,7 @@ async fn tokens(app: &TestApp, c: &Registered, browser: &Browser) -> TokenReply 
         .get("code")
         .cloned()
         .unwrap_or_else(|| panic!("no code: {}", location(&back)));
-    let reply = redeem(app, c, &code).await;
+    let reply = app.redeem(c, &code).await;
     assert_eq!(reply.status, 200, "{}", reply.json);
     reply
 }
@@ -45,7 +45,7 @@ async fn refresh(app: &TestApp, c: &Registered, rt: &str, scope: Option<&str>) -
     if let Some(scope) = scope {
         form.push(("scope", scope));
     }
-    token(app, c, &form).await
+    app.token(c, &form).await
 }
 
 fn rt(reply: &TokenReply) -> String {
@@ -77,8 +77,8 @@ on_both_backends!(
 
 async fn refresh_rotates_and_reuse_revokes_the_family(db: TestDb) {
     let app = spawn_app(&db).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    user(&app, "haneul").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    app.user("haneul").await;
     let browser = signed_in_browser(&app, &c, "haneul").await;
     let first = tokens(&app, &c, &browser).await;
     let rt1 = rt(&first);
@@ -121,9 +121,9 @@ async fn refresh_rotates_and_reuse_revokes_the_family(db: TestDb) {
 
 async fn refresh_narrows_scope_and_stays_with_its_client(db: TestDb) {
     let app = spawn_app(&db).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    let other = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    user(&app, "garam").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    let other = app.client(AuthMethod::ClientSecretBasic, true).await;
+    app.user("garam").await;
     let browser = signed_in_browser(&app, &c, "garam").await;
     let first = tokens(&app, &c, &browser).await;
 
@@ -146,8 +146,8 @@ async fn refresh_narrows_scope_and_stays_with_its_client(db: TestDb) {
 
 async fn refresh_with_the_openidconnect_rp(db: TestDb) {
     let app = spawn_app(&db).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    user(&app, "nari").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    app.user("nari").await;
     let browser = signed_in_browser(&app, &c, "nari").await;
     let first = tokens(&app, &c, &browser).await;
     let relying_party = rp::discover(&app.base, &c.id, c.secret.as_deref(), REDIRECT).await;
@@ -174,8 +174,8 @@ async fn refresh_with_the_openidconnect_rp(db: TestDb) {
 async fn lifetimes_follow_the_clock(db: TestDb) {
     let clock = Clock::fixed(1_800_000_000);
     let app = spawn_app_with_clock(&db, clock.clone()).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    user(&app, "sora").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    app.user("sora").await;
     let browser = signed_in_browser(&app, &c, "sora").await;
 
     // Codes live 60 seconds.
@@ -186,7 +186,7 @@ async fn lifetimes_follow_the_clock(db: TestDb) {
         .unwrap_or_default();
     clock.advance(61);
     assert_eq!(
-        redeem(&app, &c, &code).await.json["error"],
+        app.redeem(&c, &code).await.json["error"],
         "invalid_grant",
         "expired code"
     );
@@ -237,8 +237,8 @@ async fn lifetimes_follow_the_clock(db: TestDb) {
 
 async fn disabled_user_or_deleted_client_ends_the_family(db: TestDb) {
     let app = spawn_app(&db).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    let user_id = user(&app, "bom").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    let user_id = app.user("bom").await;
     let browser = signed_in_browser(&app, &c, "bom").await;
     let reply = tokens(&app, &c, &browser).await;
     let disabled = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
@@ -254,8 +254,8 @@ async fn disabled_user_or_deleted_client_ends_the_family(db: TestDb) {
     let access = reply.json["access_token"].as_str().unwrap_or_default();
     assert_eq!(userinfo_status(&app, access).await, 401);
 
-    let c2 = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    user(&app, "yeoreum").await;
+    let c2 = app.client(AuthMethod::ClientSecretBasic, true).await;
+    app.user("yeoreum").await;
     let browser = signed_in_browser(&app, &c2, "yeoreum").await;
     let reply = tokens(&app, &c2, &browser).await;
     assert!(app.store.delete_client(&c2.id).await.unwrap_or(false));
@@ -279,8 +279,8 @@ async fn disabled_user_or_deleted_client_ends_the_family(db: TestDb) {
 async fn grace_window_allows_a_quick_retry(db: TestDb) {
     let clock = Clock::fixed(1_800_000_000);
     let app = spawn_app_tweaked(&db, clock.clone(), |b| b.refresh_reuse_grace_secs(5)).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    user(&app, "gaeul").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    app.user("gaeul").await;
     let browser = signed_in_browser(&app, &c, "gaeul").await;
     let rt1 = rt(&tokens(&app, &c, &browser).await);
     assert_eq!(refresh(&app, &c, &rt1, None).await.status, 200);
@@ -307,8 +307,8 @@ async fn grace_window_allows_a_quick_retry(db: TestDb) {
 
 async fn racing_refreshes_have_one_winner(db: TestDb) {
     let app = spawn_app(&db).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    user(&app, "gyeoul").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    app.user("gyeoul").await;
     let browser = signed_in_browser(&app, &c, "gyeoul").await;
     let trials = if db.backend == Backend::Postgres {
         200

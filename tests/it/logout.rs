@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::post;
-use munjigi::oauth::client::{AuthMethod, NewClient, register};
+use munjigi::oauth::client::{AuthMethod, NewClient};
+use munjigi::oauth::grant::GrantType;
 use tokio::sync::mpsc;
 
 use crate::common::browser::{Browser, hidden, location, query};
+use crate::common::fixtures::{PASSWORD, REDIRECT, Registered, auth_url};
 use crate::common::{TestApp, TestDb, spawn_app};
 use crate::on_both_backends;
-use crate::sign_in::{PASSWORD, Registered, auth_url, redeem, user};
 
 const BYE: &str = "http://127.0.0.1:9999/bye";
 
@@ -48,23 +49,17 @@ async fn logout_client(app: &TestApp, backchannel: Option<String>) -> Registered
     let new = NewClient {
         id: None,
         name: "Logout App".into(),
-        redirect_uris: vec![crate::sign_in::REDIRECT.into()],
+        redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: vec![BYE.into()],
         auth_method: AuthMethod::ClientSecretBasic,
         secret: None,
-        grant_types: vec!["authorization_code".into()],
+        grant_types: vec![GrantType::AuthorizationCode],
         scopes: "openid profile".into(),
         skip_consent: true,
         id_token_alg: munjigi::keys::SigningAlg::Rs256,
         backchannel_logout_uri: backchannel,
     };
-    match register(&app.store, &app.state.hasher, new, app.clock.now()).await {
-        Ok((record, secret)) => Registered {
-            id: record.id,
-            secret,
-        },
-        Err(e) => panic!("register: {e}"),
-    }
+    app.register(new).await
 }
 
 /// A browser whose cookies the test can read.
@@ -100,13 +95,13 @@ async fn rp_initiated_logout_with_backchannel(db: TestDb) {
     let app = spawn_app(&db).await;
     let (backchannel_uri, mut tokens) = receiver().await;
     let c = logout_client(&app, Some(backchannel_uri)).await;
-    user(&app, "minho").await;
+    app.user("minho").await;
     let (browser, jar) = browser_with_jar(&app);
     let back = browser
         .sign_in(&auth_url(&c.id, &[]), "minho", PASSWORD)
         .await;
     let code = query(&back).get("code").cloned().unwrap_or_default();
-    let id_token = redeem(&app, &c, &code).await.json["id_token"]
+    let id_token = app.redeem(&c, &code).await.json["id_token"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -194,7 +189,7 @@ async fn rp_initiated_logout_with_backchannel(db: TestDb) {
 async fn logout_without_hint_asks_first(db: TestDb) {
     let app = spawn_app(&db).await;
     let c = logout_client(&app, None).await;
-    user(&app, "yerin").await;
+    app.user("yerin").await;
     let browser = Browser::new(&app);
     browser
         .sign_in(&auth_url(&c.id, &[]), "yerin", PASSWORD)

@@ -1,7 +1,12 @@
 //! Integration tests: one binary (faster to link), one module per area.
 
+// Test code states what it expects with `.expect("why")`; clippy.toml allows that only inside
+// `#[test]` functions, and these helpers are plain functions.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
+mod authorize_steps;
 mod browser;
 mod cli;
 mod discovery_jwks;

@@ -12,7 +12,7 @@ on_both_backends!(
 
 async fn signup_validates_and_signs_in(db: TestDb) {
     let app = spawn_app(&db).await;
-    crate::sign_in::user(&app, "taken").await;
+    app.user("taken").await;
     let browser = Browser::new(&app);
     let page = browser
         .http
@@ -107,7 +107,7 @@ async fn signup_validates_and_signs_in(db: TestDb) {
 
 async fn repeated_failures_are_throttled(db: TestDb) {
     let app = spawn_app(&db).await;
-    crate::sign_in::user(&app, "target").await;
+    app.user("target").await;
     let browser = Browser::new(&app);
     let html = browser.get("/login").await.text().await.unwrap_or_default();
     let csrf = hidden(&html, "csrf");
@@ -149,7 +149,7 @@ async fn repeated_failures_are_throttled(db: TestDb) {
 
 async fn logout_ends_the_session(db: TestDb) {
     let app = spawn_app(&db).await;
-    crate::sign_in::user(&app, "leaver").await;
+    app.user("leaver").await;
     let browser = Browser::new(&app);
     let html = browser.get("/login").await.text().await.unwrap_or_default();
     let csrf = hidden(&html, "csrf");

@@ -24,10 +24,9 @@ struct CuttableProxy {
 
 impl CuttableProxy {
     async fn start(upstream: String) -> Self {
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
-            Ok(l) => l,
-            Err(e) => panic!("proxy bind: {e}"),
-        };
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("proxy bind: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let open = Arc::new(AtomicBool::new(true));
         let (cut, _) = watch::channel(0u64);

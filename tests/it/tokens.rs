@@ -2,15 +2,14 @@
 //! `openidconnect` crate as the client where it can be.
 
 use munjigi::clock::Clock;
-use munjigi::oauth::client::{AuthMethod, NewClient, register};
+use munjigi::oauth::client::{AuthMethod, NewClient};
+use munjigi::oauth::grant::GrantType;
 use openidconnect::{AccessToken, IntrospectionUrl, TokenIntrospectionResponse};
 
 use crate::common::browser::{Browser, query};
+use crate::common::fixtures::{PASSWORD, REDIRECT, Registered, TokenReply, auth_url};
 use crate::common::{TestApp, TestDb, rp, spawn_app, spawn_app_with_clock};
 use crate::on_both_backends;
-use crate::sign_in::{
-    PASSWORD, REDIRECT, Registered, TokenReply, auth_url, client, client_post, redeem, token, user,
-};
 
 async fn machine(app: &TestApp) -> Registered {
     let new = NewClient {
@@ -20,23 +19,17 @@ async fn machine(app: &TestApp) -> Registered {
         post_logout_redirect_uris: vec![],
         auth_method: AuthMethod::ClientSecretBasic,
         secret: None,
-        grant_types: vec!["client_credentials".into()],
+        grant_types: vec![GrantType::ClientCredentials],
         scopes: "api.read api.write".into(),
         skip_consent: true,
         id_token_alg: munjigi::keys::SigningAlg::Rs256,
         backchannel_logout_uri: None,
     };
-    match register(&app.store, &app.state.hasher, new, app.clock.now()).await {
-        Ok((record, secret)) => Registered {
-            id: record.id,
-            secret,
-        },
-        Err(e) => panic!("register: {e}"),
-    }
+    app.register(new).await
 }
 
 async fn user_tokens(app: &TestApp, c: &Registered, username: &str) -> TokenReply {
-    user(app, username).await;
+    app.user(username).await;
     let browser = Browser::new(app);
     let back = browser
         .sign_in(
@@ -46,7 +39,7 @@ async fn user_tokens(app: &TestApp, c: &Registered, username: &str) -> TokenRepl
         )
         .await;
     let code = query(&back).get("code").cloned().unwrap_or_default();
-    let reply = redeem(app, c, &code).await;
+    let reply = app.redeem(c, &code).await;
     assert_eq!(reply.status, 200, "{}", reply.json);
     reply
 }
@@ -56,7 +49,7 @@ async fn introspect(app: &TestApp, as_client: &Registered, tok: &str) -> serde_j
 }
 
 async fn token_like(app: &TestApp, c: &Registered, path: &str, tok: &str) -> TokenReply {
-    client_post(app, c, path, &[("token", tok)]).await
+    app.client_post(c, path, &[("token", tok)]).await
 }
 
 fn s(v: &serde_json::Value, k: &str) -> String {
@@ -72,26 +65,26 @@ on_both_backends!(
 async fn client_credentials_issue_machine_tokens(db: TestDb) {
     let app = spawn_app(&db).await;
     let m = machine(&app).await;
-    let reply = token(&app, &m, &[("grant_type", "client_credentials")]).await;
+    let reply = app.token(&m, &[("grant_type", "client_credentials")]).await;
     assert_eq!(reply.status, 200, "{}", reply.json);
     assert_eq!(reply.json["scope"], "api.read api.write");
     assert!(reply.json.get("refresh_token").is_none() && reply.json.get("id_token").is_none());
-    let narrow = token(
-        &app,
-        &m,
-        &[("grant_type", "client_credentials"), ("scope", "api.read")],
-    )
-    .await;
+    let narrow = app
+        .token(
+            &m,
+            &[("grant_type", "client_credentials"), ("scope", "api.read")],
+        )
+        .await;
     assert_eq!(narrow.json["scope"], "api.read");
-    let wide = token(
-        &app,
-        &m,
-        &[
-            ("grant_type", "client_credentials"),
-            ("scope", "api.read admin"),
-        ],
-    )
-    .await;
+    let wide = app
+        .token(
+            &m,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "api.read admin"),
+            ],
+        )
+        .await;
     assert_eq!(wide.json["error"], "invalid_scope");
     let info = introspect(&app, &m, &s(&reply.json, "access_token")).await;
     assert_eq!(info["active"], true);
@@ -101,15 +94,17 @@ async fn client_credentials_issue_machine_tokens(db: TestDb) {
         "the client is the subject"
     );
     // A client without the grant is refused; so is a wrong secret.
-    let web = client(&app, AuthMethod::ClientSecretBasic, false).await;
-    let refused = token(&app, &web, &[("grant_type", "client_credentials")]).await;
+    let web = app.client(AuthMethod::ClientSecretBasic, false).await;
+    let refused = app
+        .token(&web, &[("grant_type", "client_credentials")])
+        .await;
     assert_eq!(refused.json["error"], "unauthorized_client");
     let wrong = Registered {
         id: m.id.clone(),
         secret: Some("y".repeat(43)),
     };
     assert_eq!(
-        token(&app, &wrong, &[("grant_type", "client_credentials")])
+        app.token(&wrong, &[("grant_type", "client_credentials")])
             .await
             .status,
         401
@@ -119,8 +114,8 @@ async fn client_credentials_issue_machine_tokens(db: TestDb) {
 
 async fn revocation_of_refresh_and_access_tokens(db: TestDb) {
     let app = spawn_app(&db).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
-    let other = client(&app, AuthMethod::ClientSecretBasic, true).await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    let other = app.client(AuthMethod::ClientSecretBasic, true).await;
     // The oauth2 crate refuses a revocation URL that is not https (ours is http on loopback
     // here), so revocation is exercised with plain RFC 7009 form posts.
 
@@ -139,12 +134,12 @@ async fn revocation_of_refresh_and_access_tokens(db: TestDb) {
             .and_then(|v| v.to_str().ok()),
         Some("no-store")
     );
-    let refresh = token(
-        &app,
-        &c,
-        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
-    )
-    .await;
+    let refresh = app
+        .token(
+            &c,
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+        )
+        .await;
     assert_eq!(refresh.json["error"], "invalid_grant");
     assert_eq!(
         introspect(&app, &c, &s(&first.json, "access_token")).await["active"],
@@ -166,15 +161,15 @@ async fn revocation_of_refresh_and_access_tokens(db: TestDb) {
         Some(401),
         "userinfo refuses a revoked token"
     );
-    let again = token(
-        &app,
-        &c,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &s(&second.json, "refresh_token")),
-        ],
-    )
-    .await;
+    let again = app
+        .token(
+            &c,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &s(&second.json, "refresh_token")),
+            ],
+        )
+        .await;
     assert_eq!(again.status, 200, "the refresh token lives on");
 
     // Unknown and malformed tokens: 200, as RFC 7009 §2.2 says.
@@ -196,7 +191,7 @@ async fn revocation_of_refresh_and_access_tokens(db: TestDb) {
 async fn introspection_tells_active_from_inactive(db: TestDb) {
     let clock = Clock::fixed(1_800_000_000);
     let app = spawn_app_with_clock(&db, clock.clone()).await;
-    let c = client(&app, AuthMethod::ClientSecretBasic, true).await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
     let resource_server = machine(&app).await;
     let reply = user_tokens(&app, &c, "lisa").await;
     let access = s(&reply.json, "access_token");
@@ -241,12 +236,12 @@ async fn introspection_tells_active_from_inactive(db: TestDb) {
             r.json
         );
     }
-    let rotated = token(
-        &app,
-        &c,
-        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
-    )
-    .await;
+    let rotated = app
+        .token(
+            &c,
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+        )
+        .await;
     assert_eq!(rotated.status, 200);
     assert_eq!(
         introspect(&app, &c, &rt).await["active"],

@@ -3,20 +3,20 @@
 
 use axum::http::{HeaderMap, header};
 
-use crate::app::AppState;
 use crate::oauth::client::Client;
 use crate::oauth::client_auth::{self, PresentedCredentials};
+use crate::oauth::context::OAuthContext;
 use crate::oauth::error::OAuthError;
-use crate::oauth::params;
+use crate::oauth::params::Params;
 
 pub struct ClientForm {
     pub client: Client,
-    params: Vec<(String, String)>,
+    params: Params,
 }
 
 impl ClientForm {
     pub async fn read(
-        state: &AppState,
+        ctx: &OAuthContext<'_>,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Self, OAuthError> {
@@ -33,37 +33,23 @@ impl ClientForm {
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
-        let params = params::decode(body);
-        params::refuse_repeated(&params)?;
+        let params = Params::decode(body);
+        params.refuse_repeated()?;
         let authorization = match headers.get(header::AUTHORIZATION) {
             Some(v) => Some(v.to_str().map_err(|_| OAuthError::invalid_client())?),
             None => None,
         };
-        let field = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .filter(|v| !v.is_empty())
-        };
         let presented = PresentedCredentials::from_request(
             authorization,
-            field("client_id"),
-            field("client_secret"),
+            params.single("client_id")?.map(str::to_owned),
+            params.single("client_secret")?.map(str::to_owned),
         )?;
-        let now = state.clock.now();
-        let client =
-            client_auth::authenticate(&state.clients, &state.store, &state.hasher, presented, now)
-                .await?;
+        let client = client_auth::authenticate(ctx, presented).await?;
         Ok(Self { client, params })
     }
 
     /// A parameter's value; empty counts as absent (RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.params.single(name).ok().flatten()
     }
 }

@@ -17,21 +17,14 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let keys = state.keys.current();
+    let ctx = state.oauth(&keys, state.clock.now());
     let result = async {
-        let form = ClientForm::read(&state, &headers, &body).await?;
+        let form = ClientForm::read(&ctx, &headers, &body).await?;
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-        let keys = state.keys.current();
-        introspection::introspect(
-            &state.store,
-            &keys,
-            state.config.issuer.as_str(),
-            &form.client,
-            token,
-            state.clock.now(),
-        )
-        .await
+        introspection::introspect(&ctx, &form.client, token).await
     }
     .await;
     match result {

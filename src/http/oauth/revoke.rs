@@ -12,22 +12,14 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::revocation;
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let keys = state.keys.current();
+    let ctx = state.oauth(&keys, state.clock.now());
     let result = async {
-        let form = ClientForm::read(&state, &headers, &body).await?;
+        let form = ClientForm::read(&ctx, &headers, &body).await?;
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-        let keys = state.keys.current();
-        revocation::revoke(
-            &state.store,
-            &keys,
-            state.config.issuer.as_str(),
-            &form.client,
-            token,
-            state.clock.now(),
-            state.tokens.access_token_ttl,
-        )
-        .await
+        revocation::revoke(&ctx, &form.client, token).await
     }
     .await;
     match result {

@@ -8,10 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::http::error::BearerError;
-use crate::oauth::access_token;
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::scope::{OPENID, Scopes};
-use crate::oidc::claims;
+use crate::oidc::userinfo;
 
 pub async fn userinfo(
     State(state): State<AppState>,
@@ -86,33 +84,9 @@ async fn handle(
     let Some(token) = presented_token(method, headers, body)? else {
         return Err(BearerError(None));
     };
-    let now = state.clock.now();
     let keys = state.keys.current();
-    let claims = access_token::validate(
-        &state.store,
-        &keys,
-        &token,
-        state.config.issuer.as_str(),
-        now,
-    )
-    .await
-    .map_err(|e| BearerError(Some(e)))?;
-    let invalid =
-        |why: &'static str| BearerError(Some(OAuthError::new(ErrorCode::InvalidToken, why)));
-    let unavailable = |e: crate::store::StoreError| BearerError(Some(e.into()));
-    let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
-    if !scopes.contains(OPENID) {
-        return Err(BearerError(Some(OAuthError::new(
-            ErrorCode::InvalidScope,
-            "the token lacks the openid scope",
-        ))));
-    }
-    let user = match state.store.user(&claims.sub).await.map_err(unavailable)? {
-        Some(u) if !u.disabled => u,
-        _ => return Err(invalid("the user is no longer active")),
-    };
-    let mut out = serde_json::Map::new();
-    out.insert("sub".into(), user.id.clone().into());
-    out.extend(claims::for_scopes(&user, &scopes));
-    Ok(out)
+    let ctx = state.oauth(&keys, state.clock.now());
+    userinfo::claims(&ctx, &token)
+        .await
+        .map_err(|e| BearerError(Some(e)))
 }

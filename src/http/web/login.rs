@@ -1,4 +1,5 @@
-//! The sign-in page.
+//! The sign-in page: shows the form, checks the password through `account::sign_in`, and
+//! hands the new sign-in back to the pending authorization request.
 
 use std::net::SocketAddr;
 
@@ -9,18 +10,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::page::{PageContext, no_store, see_other};
+use super::i18n::Lang;
+use super::page::{Page, no_store, see_other};
 use super::views::LoginPage;
-use crate::account::password;
+use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::app::AppState;
-use crate::http::session::{self, SessionAuth};
-use crate::oauth::client::Client;
-
-#[derive(Deserialize, Default)]
-pub struct LoginQuery {
-    #[serde(default)]
-    request: String,
-}
+use crate::http::error::PageError;
+use crate::http::oauth::authorize::RequestId;
+use crate::http::session;
+use crate::oauth::authorize::Pending;
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -36,61 +34,55 @@ pub struct LoginForm {
 
 pub async fn show(
     State(state): State<AppState>,
-    ctx: PageContext,
+    page: Page,
     session: Session,
-    Query(q): Query<LoginQuery>,
-) -> Response {
-    render(
-        &state,
-        &ctx,
-        &session,
-        &q.request,
-        None,
-        None,
-        StatusCode::OK,
-    )
-    .await
+    Query(q): Query<RequestId>,
+) -> Result<Response, PageError> {
+    let form = LoginForm {
+        csrf: String::new(),
+        request: q.request,
+        username: String::new(),
+        password: String::new(),
+    };
+    let pending = session::get_pending(&session, &form.request).await?;
+    render(&state, &page, &session, &form, pending.as_ref(), None).await
 }
 
-/// Renders the form, prefilled from the pending request (login_hint, client name, language).
+/// The form, prefilled from the pending request (login_hint, client name, language) and from
+/// a failed attempt.
 async fn render(
     state: &AppState,
-    ctx: &PageContext,
+    page: &Page,
     session: &Session,
-    request_id: &str,
-    username: Option<String>,
-    error: Option<String>,
-    status: StatusCode,
-) -> Response {
-    let pending = session::get_pending(session, request_id)
-        .await
-        .ok()
-        .flatten();
-    let lang = ctx.lang(
-        pending
-            .as_ref()
-            .and_then(|p| p.request.ui_locales.as_deref()),
-    );
-    let csrf = match session::csrf_token(session).await {
-        Ok(t) => t,
-        Err(e) => return ctx.unavailable(lang, e),
-    };
-    let client_name = match &pending {
-        Some(p) => Client::find(&state.store, &p.request.client_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|c| c.record.name),
+    form: &LoginForm,
+    pending: Option<&Pending>,
+    failure: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let lang = page.lang(pending.and_then(|p| p.request.ui_locales.as_deref()));
+    let client_name = match pending {
+        Some(p) => {
+            let keys = state.keys.current();
+            let ctx = state.oauth(&keys, state.clock.now());
+            ctx.client(&p.request.client_id)
+                .await?
+                .map(|c| c.record.name)
+        }
         None => None,
     };
-    let username = username
-        .or_else(|| pending.as_ref().and_then(|p| p.request.login_hint.clone()))
-        .unwrap_or_default();
-    let page = LoginPage {
+    let username = match (&form.username, pending) {
+        (typed, _) if !typed.is_empty() => typed.clone(),
+        (_, Some(p)) => p.request.login_hint.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let (status, error) = match failure {
+        Some((status, message)) => (status, Some(message)),
+        None => (StatusCode::OK, None),
+    };
+    let view = LoginPage {
         t: lang.texts(),
-        csrf,
+        csrf: session::csrf_token(session).await?,
         request: if pending.is_some() {
-            request_id.to_owned()
+            form.request.clone()
         } else {
             String::new()
         },
@@ -99,85 +91,79 @@ async fn render(
         client_name,
         signup_enabled: state.config.signup_enabled,
     };
-    (status, no_store(page.into_response())).into_response()
+    Ok((status, no_store(view.into_response())).into_response())
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    ctx: PageContext,
+    page: Page,
     session: Session,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
-) -> Response {
-    let pending = session::get_pending(&session, &form.request)
-        .await
-        .ok()
-        .flatten();
-    let lang = ctx.lang(
+) -> Result<Response, PageError> {
+    let pending = session::get_pending(&session, &form.request).await?;
+    let lang: Lang = page.lang(
         pending
             .as_ref()
             .and_then(|p| p.request.ui_locales.as_deref()),
     );
     let t = lang.texts();
-    let again = |error: String, status: StatusCode| {
-        render(
+    if session::check_csrf(&session, &form.csrf).await.is_err() {
+        let failure = (StatusCode::FORBIDDEN, t.csrf_failed.to_owned());
+        return render(
             &state,
-            &ctx,
+            &page,
             &session,
-            &form.request,
-            Some(form.username.clone()),
-            Some(error),
-            status,
-        )
-    };
-    match session::csrf_ok(&session, &form.csrf).await {
-        Ok(true) => {}
-        Ok(false) => return again(t.csrf_failed.to_owned(), StatusCode::FORBIDDEN).await,
-        Err(e) => return ctx.unavailable(lang, e),
-    }
-    let now = state.clock.now();
-    let ip = Some(peer.ip());
-    let login = form.username.trim();
-    let wait = state.throttle.wait_secs(login, ip, now);
-    if wait > 0 {
-        return again(
-            t.throttled_message(wait as u64),
-            StatusCode::TOO_MANY_REQUESTS,
+            &form,
+            pending.as_ref(),
+            Some(failure),
         )
         .await;
     }
-    let user = match state.store.user_by_login(login).await {
-        Ok(u) => u,
-        Err(e) => return ctx.unavailable(lang, e),
-    };
-    // Unknown user, disabled account and wrong password look the same, and take as long.
-    let stored_hash = user
-        .as_ref()
-        .filter(|u| !u.disabled)
-        .and_then(|u| u.password_hash.clone());
-    let ok = match password::verify(form.password.clone(), stored_hash).await {
-        Ok(ok) => ok,
-        Err(e) => return ctx.unavailable(lang, e),
-    };
-    let user = match (ok, user) {
-        (true, Some(user)) => user,
-        _ => {
-            state.throttle.record_failure(login, ip, now);
-            return again(t.invalid_credentials.to_owned(), StatusCode::UNAUTHORIZED).await;
+    let now = state.clock.now();
+    let attempt = state
+        .accounts()
+        .sign_in_with_password(&form.username, form.password.clone(), Some(peer.ip()), now)
+        .await;
+    let failure = match attempt {
+        Ok(signed_in) => return finish_sign_in(&session, &signed_in, &form.request).await,
+        Err(PasswordSignInError::Throttled(wait)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            t.throttled_message(wait.unsigned_abs()),
+        ),
+        Err(PasswordSignInError::Invalid) => {
+            (StatusCode::UNAUTHORIZED, t.invalid_credentials.to_owned())
         }
+        Err(PasswordSignInError::Store(e)) => return Err(e.into()),
+        Err(PasswordSignInError::Password(e)) => return Err(e.into()),
     };
-    state.throttle.record_success(login);
-    if let Err(e) = session::sign_in(&session, SessionAuth::password(user.id, now)).await {
-        return ctx.unavailable(lang, e);
-    }
-    continue_after_sign_in(pending.is_some(), &form.request)
+    render(
+        &state,
+        &page,
+        &session,
+        &form,
+        pending.as_ref(),
+        Some(failure),
+    )
+    .await
 }
 
-/// Back into the authorization request, or to the signed-in page.
-pub fn continue_after_sign_in(has_pending: bool, request_id: &str) -> Response {
-    if has_pending {
-        see_other(&format!("/authorize/resume?request={request_id}"))
-    } else {
-        see_other("/")
-    }
+/// After any way of signing in (password, signup, upstream provider): a fresh session id, the
+/// sign-in recorded, and back into the pending authorization request — marked as signed in
+/// for, so its demands for a fresh sign-in are met — or to the signed-in page.
+pub async fn finish_sign_in(
+    session: &Session,
+    signed_in: &SignIn,
+    request_id: &str,
+) -> Result<Response, PageError> {
+    session::sign_in(session, signed_in).await?;
+    let Some(mut pending) = session::get_pending(session, request_id).await? else {
+        return Ok(see_other("/"));
+    };
+    pending.signed_in(signed_in);
+    let id = session::put_pending(session, Some(request_id), pending).await?;
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("request", &id)
+        .finish();
+    Ok(see_other(&format!("/authorize/resume?{q}")))
 }

@@ -1,65 +1,108 @@
-//! What every page handler needs: the language, the request id, and error pages.
+//! What every page handler needs: the language and the request id; and the layer that turns
+//! a `PageError` into an error page in that language.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::i18n::{self, Lang};
 use super::views::ErrorPage;
+use crate::http::error::PageMessage;
 use crate::http::middleware::RequestId;
 
-#[derive(Clone, Debug)]
-pub struct PageContext {
-    pub accept_language: Option<String>,
-    pub request_id: String,
+/// The language a handler settled on, shared with `render_errors` through the request's
+/// extensions (0: not chosen yet).
+#[derive(Clone, Default)]
+struct ChosenLang(Arc<AtomicU8>);
+
+impl ChosenLang {
+    fn set(&self, lang: Lang) {
+        let code = match lang {
+            Lang::Ko => 1,
+            Lang::En => 2,
+        };
+        self.0.store(code, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<Lang> {
+        match self.0.load(Ordering::Relaxed) {
+            1 => Some(Lang::Ko),
+            2 => Some(Lang::En),
+            _ => None,
+        }
+    }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+/// The page side of a request: its languages and id.
+#[derive(Clone)]
+pub struct Page {
+    accept_language: Option<String>,
+    chosen: ChosenLang,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self {
-            accept_language: parts
-                .headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            request_id: parts
+            accept_language: accept_language(parts.headers.get(header::ACCEPT_LANGUAGE)),
+            chosen: parts
                 .extensions
-                .get::<RequestId>()
-                .map(|r| r.0.clone())
+                .get::<ChosenLang>()
+                .cloned()
                 .unwrap_or_default(),
         })
     }
 }
 
-impl PageContext {
-    /// `ui_locales` of the authorization request wins over the browser's languages.
+fn accept_language(value: Option<&HeaderValue>) -> Option<String> {
+    value.and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+impl Page {
+    /// The page language: `ui_locales` of the authorization request wins over the browser's
+    /// languages. Error pages of this request use it too.
     pub fn lang(&self, ui_locales: Option<&str>) -> Lang {
-        i18n::negotiate(ui_locales, self.accept_language.as_deref())
+        let lang = i18n::negotiate(ui_locales, self.accept_language.as_deref());
+        self.chosen.set(lang);
+        lang
     }
+}
 
-    pub fn error(&self, lang: Lang, status: StatusCode, message: impl Into<String>) -> Response {
-        let t = lang.texts();
-        let page = ErrorPage {
-            t,
-            title: t.error_title.to_owned(),
-            message: message.into(),
-            request_id: self.request_id.clone(),
-        };
-        (status, no_store(page.into_response())).into_response()
-    }
-
-    /// For failures of ours (storage, signing): a 503 page that says to try again.
-    pub fn unavailable(&self, lang: Lang, what: impl std::fmt::Display) -> Response {
-        tracing::error!(error = %what, "page failed");
-        self.error(
-            lang,
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang.texts().try_again_later,
-        )
-    }
+/// Renders the `PageError`s of browser routes: in the handler's language (else the browser's),
+/// with the request id so a report can be matched with the logs.
+pub async fn render_errors(mut request: Request, next: Next) -> Response {
+    let chosen = ChosenLang::default();
+    request.extensions_mut().insert(chosen.clone());
+    let accept = accept_language(request.headers().get(header::ACCEPT_LANGUAGE));
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    let Some(message) = response.extensions().get::<PageMessage>().cloned() else {
+        return response;
+    };
+    let lang = chosen
+        .get()
+        .unwrap_or_else(|| i18n::negotiate(None, accept.as_deref()));
+    let t = lang.texts();
+    let page = ErrorPage {
+        t,
+        title: t.error_title.to_owned(),
+        message: match message {
+            PageMessage::Text(text) => text(t).to_owned(),
+            PageMessage::Plain(m) => m,
+        },
+        request_id,
+    };
+    (response.status(), no_store(page.into_response())).into_response()
 }
 
 /// Pages carry per-session tokens: never cache them.

@@ -7,19 +7,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::i18n::Texts;
-use super::login::continue_after_sign_in;
-use super::page::{PageContext, no_store};
+use super::i18n::{Lang, Texts};
+use super::login::finish_sign_in;
+use super::page::{Page, no_store};
 use super::views::SignupPage;
-use crate::account::user::{self, CreateUserError, InvalidUser, NewUser, Role};
+use crate::account::sign_in::SignIn;
+use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role};
 use crate::app::AppState;
-use crate::http::session::{self, SessionAuth};
-
-#[derive(Deserialize)]
-pub struct SignupQuery {
-    #[serde(default)]
-    request: String,
-}
+use crate::http::error::PageError;
+use crate::http::oauth::authorize::RequestId;
+use crate::http::session;
 
 #[derive(Deserialize)]
 pub struct SignupForm {
@@ -37,39 +34,42 @@ pub struct SignupForm {
     password: String,
 }
 
-async fn lang_of(session: &Session, ctx: &PageContext, request: &str) -> super::i18n::Lang {
-    let pending = session::get_pending(session, request).await.ok().flatten();
-    ctx.lang(
+/// The page language (from the pending request, if any); signup must be on.
+async fn open_page(
+    state: &AppState,
+    page: &Page,
+    session: &Session,
+    request: &str,
+) -> Result<Lang, PageError> {
+    let pending = session::get_pending(session, request).await?;
+    let lang = page.lang(
         pending
             .as_ref()
             .and_then(|p| p.request.ui_locales.as_deref()),
-    )
+    );
+    if !state.config.signup_enabled {
+        return Err(PageError::new(StatusCode::NOT_FOUND, |t| t.signup_disabled));
+    }
+    Ok(lang)
 }
 
 pub async fn show(
     State(state): State<AppState>,
-    ctx: PageContext,
+    page: Page,
     session: Session,
-    Query(q): Query<SignupQuery>,
-) -> Response {
-    let lang = lang_of(&session, &ctx, &q.request).await;
-    if !state.config.signup_enabled {
-        return ctx.error(lang, StatusCode::NOT_FOUND, lang.texts().signup_disabled);
-    }
-    let csrf = match session::csrf_token(&session).await {
-        Ok(t) => t,
-        Err(e) => return ctx.unavailable(lang, e),
-    };
-    let page = SignupPage {
+    Query(q): Query<RequestId>,
+) -> Result<Response, PageError> {
+    let lang = open_page(&state, &page, &session, &q.request).await?;
+    let view = SignupPage {
         t: lang.texts(),
-        csrf,
+        csrf: session::csrf_token(&session).await?,
         request: q.request,
         username: String::new(),
         email: String::new(),
         name: String::new(),
         errors: Vec::new(),
     };
-    no_store(page.into_response())
+    Ok(no_store(view.into_response()))
 }
 
 fn message(t: &Texts, problem: &InvalidUser) -> &'static str {
@@ -84,17 +84,14 @@ fn message(t: &Texts, problem: &InvalidUser) -> &'static str {
 
 pub async fn submit(
     State(state): State<AppState>,
-    ctx: PageContext,
+    page: Page,
     session: Session,
     Form(form): Form<SignupForm>,
-) -> Response {
-    let lang = lang_of(&session, &ctx, &form.request).await;
+) -> Result<Response, PageError> {
+    let lang = open_page(&state, &page, &session, &form.request).await?;
     let t = lang.texts();
-    if !state.config.signup_enabled {
-        return ctx.error(lang, StatusCode::NOT_FOUND, t.signup_disabled);
-    }
     let again = |errors: Vec<String>, csrf: String, status: StatusCode| {
-        let page = SignupPage {
+        let view = SignupPage {
             t,
             csrf,
             request: form.request.clone(),
@@ -103,16 +100,11 @@ pub async fn submit(
             name: form.name.clone(),
             errors,
         };
-        (status, no_store(page.into_response())).into_response()
+        Ok((status, no_store(view.into_response())).into_response())
     };
-    let csrf = match session::csrf_token(&session).await {
-        Ok(t) => t,
-        Err(e) => return ctx.unavailable(lang, e),
-    };
-    match session::csrf_ok(&session, &form.csrf).await {
-        Ok(true) => {}
-        Ok(false) => return again(vec![t.csrf_failed.to_owned()], csrf, StatusCode::FORBIDDEN),
-        Err(e) => return ctx.unavailable(lang, e),
+    let csrf = session::csrf_token(&session).await?;
+    if session::check_csrf(&session, &form.csrf).await.is_err() {
+        return again(vec![t.csrf_failed.to_owned()], csrf, StatusCode::FORBIDDEN);
     }
     let now = state.clock.now();
     let new = NewUser {
@@ -123,20 +115,13 @@ pub async fn submit(
         role: Role::User,
         email_verified: false,
     };
-    let created = match user::create(&state.store, new, now).await {
+    let created = match state.accounts().create_user(new, now).await {
         Ok(u) => u,
         Err(CreateUserError::Invalid(problems)) => {
             let errors = problems.iter().map(|p| message(t, p).to_owned()).collect();
             return again(errors, csrf, StatusCode::UNPROCESSABLE_ENTITY);
         }
-        Err(e) => return ctx.unavailable(lang, e),
+        Err(e) => return Err(PageError::unavailable(e)),
     };
-    if let Err(e) = session::sign_in(&session, SessionAuth::password(created.id, now)).await {
-        return ctx.unavailable(lang, e);
-    }
-    let has_pending = matches!(
-        session::get_pending(&session, &form.request).await,
-        Ok(Some(_))
-    );
-    continue_after_sign_in(has_pending, &form.request)
+    finish_sign_in(&session, &SignIn::password(created.id, now), &form.request).await
 }

@@ -1,15 +1,17 @@
 //! The authorization code grant (RFC 6749 §4.1, OIDC Core §3.1): issuing codes after consent,
 //! and exchanging them for tokens.
 
-use crate::oauth::authorize_request::AuthorizationRequest;
-use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::client::Client;
 use crate::oauth::error::OAuthError;
 use crate::oauth::pkce::{self, StoredChallenge};
 use crate::oauth::scope::{OFFLINE_ACCESS, OPENID, Scopes};
 use crate::oauth::secret::{random_token, sha256_hex};
 use crate::store::{CodeRecord, CodeRedemption, RefreshTokenRecord, StoreError};
 
-use super::{GrantContext, Signed};
+use crate::oauth::context::OAuthContext;
+
+use super::{GrantType, Signed};
 
 /// Who signed in, and how: carried from the session into the code and the id_token.
 #[derive(Clone, Debug)]
@@ -23,7 +25,7 @@ pub struct Authentication {
 /// Stores a new single-use code for an approved request and returns it (the only copy in
 /// clear).
 pub async fn issue_code(
-    ctx: &GrantContext<'_>,
+    ctx: &OAuthContext<'_>,
     request: &AuthorizationRequest,
     auth: &Authentication,
 ) -> Result<String, StoreError> {
@@ -63,7 +65,7 @@ pub struct CodeExchange<'a> {
 }
 
 pub async fn exchange(
-    ctx: &GrantContext<'_>,
+    ctx: &OAuthContext<'_>,
     client: &Client,
     params: CodeExchange<'_>,
 ) -> Result<super::TokenResponse, OAuthError> {
@@ -73,7 +75,7 @@ pub async fn exchange(
     let record = match ctx.store.redeem_code(&sha256_hex(code), ctx.now).await? {
         CodeRedemption::Redeemed(record) => *record,
         CodeRedemption::Unknown => return Err(OAuthError::invalid_grant("the code is invalid")),
-        CodeRedemption::Replayed { grant_id, .. } => {
+        CodeRedemption::Replayed { grant_id } => {
             // RFC 6749 §4.1.2 / RFC 9700 §4.5: a replayed code revokes what it produced.
             ctx.store
                 .revoke_grant(&grant_id, ctx.now, ctx.now + ctx.settings.access_token_ttl)
@@ -130,7 +132,7 @@ pub async fn exchange(
     .sign(ctx, client)?;
 
     let refresh_token =
-        if scopes.contains(OFFLINE_ACCESS) && client.allows_grant(GRANT_REFRESH_TOKEN) {
+        if scopes.contains(OFFLINE_ACCESS) && client.allows_grant(GrantType::RefreshToken) {
             let token = random_token();
             ctx.store
                 .insert_refresh_token(&RefreshTokenRecord {

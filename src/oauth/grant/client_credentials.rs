@@ -7,10 +7,12 @@ use crate::oauth::client::Client;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::scope::{OFFLINE_ACCESS, OPENID, Scopes};
 
-use super::{GrantContext, TokenResponse};
+use crate::oauth::context::OAuthContext;
+
+use super::TokenResponse;
 
 pub fn issue(
-    ctx: &GrantContext<'_>,
+    ctx: &OAuthContext<'_>,
     client: &Client,
     scope: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {

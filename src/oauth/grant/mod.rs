@@ -6,13 +6,49 @@ pub mod refresh_token;
 
 use serde::Serialize;
 
-use crate::keys::KeySet;
 use crate::oauth::access_token::{self, AccessClaims};
 use crate::oauth::client::Client;
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope::{OPENID, Scopes};
 use crate::oidc::{claims, id_token};
-use crate::store::{Store, UserRecord};
+use crate::store::UserRecord;
+
+use super::context::OAuthContext;
+
+/// The grant types munjigi implements (RFC 6749 §4.1, §4.4, §6), parsed once wherever a
+/// `grant_type` arrives: the token endpoint, client registration, stored clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for GrantType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Lifetimes of what the token endpoint issues.
 #[derive(Clone, Debug)]
@@ -26,15 +62,6 @@ pub struct TokenSettings {
     pub audience: String,
     /// Seconds after a rotation during which the old refresh token still rotates (0: never).
     pub refresh_reuse_grace: i64,
-}
-
-/// What a grant needs from the server: passed in, never reached for.
-pub struct GrantContext<'a> {
-    pub store: &'a Store,
-    pub keys: &'a KeySet,
-    pub issuer: &'a str,
-    pub settings: &'a TokenSettings,
-    pub now: i64,
 }
 
 /// RFC 6749 §5.1 (+ OIDC Core §3.1.3.3).
@@ -71,7 +98,7 @@ impl Signed<'_> {
     /// The access token (RFC 9068), and an id_token when `openid` was granted.
     pub fn sign(
         &self,
-        ctx: &GrantContext<'_>,
+        ctx: &OAuthContext<'_>,
         client: &Client,
     ) -> Result<SignedTokens, OAuthError> {
         let access = AccessClaims {
@@ -119,7 +146,7 @@ impl Signed<'_> {
 impl SignedTokens {
     pub fn into_response(
         self,
-        ctx: &GrantContext<'_>,
+        ctx: &OAuthContext<'_>,
         refresh_token: Option<String>,
         scopes: &Scopes,
     ) -> TokenResponse {

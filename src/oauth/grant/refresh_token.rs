@@ -7,10 +7,12 @@ use crate::oauth::scope::Scopes;
 use crate::oauth::secret::{random_token, sha256_hex};
 use crate::store::{RefreshTokenRecord, Rotation};
 
-use super::{GrantContext, Signed, TokenResponse};
+use crate::oauth::context::OAuthContext;
+
+use super::{Signed, TokenResponse};
 
 pub async fn refresh(
-    ctx: &GrantContext<'_>,
+    ctx: &OAuthContext<'_>,
     client: &Client,
     token: Option<&str>,
     scope: Option<&str>,
@@ -93,7 +95,7 @@ pub async fn refresh(
 }
 
 /// Revokes every refresh token of the family and the access tokens issued from it.
-async fn revoke_family(ctx: &GrantContext<'_>, grant_id: &str) -> Result<(), OAuthError> {
+async fn revoke_family(ctx: &OAuthContext<'_>, grant_id: &str) -> Result<(), OAuthError> {
     ctx.store
         .revoke_grant(grant_id, ctx.now, ctx.now + ctx.settings.access_token_ttl)
         .await?;

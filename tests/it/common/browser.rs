@@ -43,17 +43,20 @@ impl Browser {
     }
 
     pub async fn get(&self, url: &str) -> reqwest::Response {
-        match self.http.get(self.absolute(url)).send().await {
-            Ok(r) => r,
-            Err(e) => panic!("GET {url}: {e}"),
-        }
+        self.http
+            .get(self.absolute(url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
     }
 
     pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        match self.http.post(self.absolute(url)).form(form).send().await {
-            Ok(r) => r,
-            Err(e) => panic!("POST {url}: {e}"),
-        }
+        self.http
+            .post(self.absolute(url))
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"))
     }
 
     /// Follows redirects that stay on munjigi; returns the first response that is a page, or

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod fixtures;
 pub mod rp;
 
 use std::path::PathBuf;
@@ -97,10 +98,9 @@ impl TestDb {
                     return None;
                 }
                 let name = format!("munjigi_t_{id}");
-                let mut admin = match sqlx::PgConnection::connect(&pg_admin_url()).await {
-                    Ok(c) => c,
-                    Err(e) => panic!("cannot connect to PostgreSQL: {e}"),
-                };
+                let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL: {e}"));
                 if let Err(e) = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
                     .execute(&mut admin)
                     .await
@@ -141,10 +141,7 @@ impl TestDb {
             .data_dir(self.dir.join("data"))
             .kek_base64(self.kek.clone());
         let built = tweak(builder).build();
-        match built {
-            Ok(c) => c,
-            Err(e) => panic!("test config: {e}"),
-        }
+        built.unwrap_or_else(|e| panic!("test config: {e}"))
     }
 
     /// A folder private to this test.
@@ -155,10 +152,9 @@ impl TestDb {
     /// A store on this database (migrated).
     pub async fn store(&self) -> Store {
         let config = self.config("http://127.0.0.1:1");
-        match munjigi::app::open_store(&config).await {
-            Ok(s) => s,
-            Err(e) => panic!("open store: {e}"),
-        }
+        munjigi::app::open_store(&config)
+            .await
+            .unwrap_or_else(|e| panic!("open store: {e}"))
     }
 }
 
@@ -229,17 +225,15 @@ async fn spawn_configured(
     clock: Clock,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> TestApp {
-    let listener = match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("bind: {e}"),
-    };
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     let base = format!("http://127.0.0.1:{port}");
     let config = db.config_tweaked(&base, database_url, tweak);
-    let server = match Server::with_listener(config, listener, clock.clone()).await {
-        Ok(s) => s,
-        Err(e) => panic!("server start: {e}"),
-    };
+    let server = Server::with_listener(config, listener, clock.clone())
+        .await
+        .unwrap_or_else(|e| panic!("server start: {e}"));
     let store = server.state().store.clone();
     let state = server.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
@@ -276,19 +270,20 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        match self.http.get(self.url(path)).send().await {
-            Ok(r) => r,
-            Err(e) => panic!("GET {path}: {e}"),
-        }
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "GET {path}");
-        match response.json().await {
-            Ok(v) => v,
-            Err(e) => panic!("GET {path}: not JSON: {e}"),
-        }
+        response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
     }
 
     /// Stops the server and waits until it has let go of its socket and pool.

@@ -53,10 +53,9 @@ pub async fn discover(
     redirect_uri: &str,
 ) -> Rp {
     let issuer = IssuerUrl::new(issuer.to_owned()).unwrap_or_else(|e| panic!("issuer url: {e}"));
-    let metadata = match CoreProviderMetadata::discover_async(issuer, &http).await {
-        Ok(m) => m,
-        Err(e) => panic!("discovery failed: {e:?}"),
-    };
+    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+        .await
+        .unwrap_or_else(|e| panic!("discovery failed: {e:?}"));
     let redirect =
         RedirectUrl::new(redirect_uri.to_owned()).unwrap_or_else(|e| panic!("redirect url: {e}"));
     CoreClient::from_provider_metadata(

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::keys::{KeySet, SigningAlg};
+use super::{KeySet, SigningAlg};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwtError {

@@ -7,10 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
-use super::error::{ErrorCode, OAuthError};
-use super::pkce::{self, StoredChallenge};
-use super::scope::{OFFLINE_ACCESS, OPENID, Scopes};
+use crate::oauth::client::Client;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::grant::GrantType;
+use crate::oauth::params::Params;
+use crate::oauth::pkce::{self, StoredChallenge};
+use crate::oauth::scope::{OFFLINE_ACCESS, OPENID, Scopes};
 
 /// A request that passed validation, kept in the browser session while the person signs in.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -62,45 +64,25 @@ pub enum Rejection {
     },
 }
 
-const MAX_PARAM_LEN: usize = 4096;
-
-/// Reads one parameter; repeated parameters are an error (RFC 6749 §3.1).
-fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, String> {
-    let mut values = params
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str());
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(format!("{name} is repeated"));
-    }
-    match first {
-        Some(v) if v.len() > MAX_PARAM_LEN => Err(format!("{name} is too long")),
-        // An empty value is treated as absent (RFC 6749 §3.1).
-        Some("") => Ok(None),
-        other => Ok(other),
-    }
-}
-
-/// Step one: the client and where to answer. `find` looks a client up by id.
+/// Step one: the client and where to answer.
 pub fn identify_client<'a>(
-    params: &[(String, String)],
+    params: &Params,
     client: Option<&'a Client>,
 ) -> Result<(&'a Client, String), OAuthError> {
-    let client_id = single(params, "client_id").map_err(OAuthError::invalid_request)?;
+    let client_id = params.single("client_id")?;
     if client_id.is_none() {
         return Err(OAuthError::invalid_request("client_id is missing"));
     }
     let Some(client) = client else {
         return Err(OAuthError::invalid_request("unknown client_id"));
     };
-    if !client.allows_grant(GRANT_AUTHORIZATION_CODE) {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code flow",
         ));
     }
-    let redirect_uri = single(params, "redirect_uri").map_err(OAuthError::invalid_request)?;
+    let redirect_uri = params.single("redirect_uri")?;
     let redirect_uri = match redirect_uri {
         Some(uri) if client.has_redirect_uri(uri) => uri.to_owned(),
         Some(_) => {
@@ -117,26 +99,26 @@ pub fn identify_client<'a>(
     Ok((client, redirect_uri))
 }
 
-fn wants_openid(params: &[(String, String)]) -> bool {
-    matches!(single(params, "scope"), Ok(Some(s)) if s.split(' ').any(|t| t == OPENID))
+fn wants_openid(params: &Params) -> bool {
+    matches!(params.single("scope"), Ok(Some(s)) if s.split(' ').any(|t| t == OPENID))
 }
 
 /// Validates the whole request against the client.
 pub fn validate(
-    params: &[(String, String)],
+    params: &Params,
     client: Option<&Client>,
 ) -> Result<AuthorizationRequest, Rejection> {
     let (client, redirect_uri) = identify_client(params, client).map_err(Rejection::Page)?;
-    let state = single(params, "state").ok().flatten().map(str::to_owned);
+    let state = params.single("state").ok().flatten().map(str::to_owned);
     let reject = |error: OAuthError| Rejection::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: state.clone(),
         error,
     };
-    let get = |name: &str| single(params, name).map_err(|e| reject(OAuthError::invalid_request(e)));
+    let get = |name: &str| params.single(name).map_err(reject);
 
     // Duplicates anywhere are refused, known parameter or not (unknown ones are otherwise ignored).
-    super::params::refuse_repeated(params).map_err(reject)?;
+    params.refuse_repeated().map_err(reject)?;
     if get("request")?.is_some() {
         return Err(reject(OAuthError::new(
             ErrorCode::RequestNotSupported,
@@ -184,7 +166,7 @@ pub fn validate(
     // Scopes the client may not have are dropped (RFC 6749 §3.3); offline_access also needs
     // the refresh_token grant.
     let mut granted = requested.intersect(&client.scopes);
-    if !client.allows_grant(GRANT_REFRESH_TOKEN) {
+    if !client.allows_grant(GrantType::RefreshToken) {
         granted = granted.without(OFFLINE_ACCESS);
     }
     if granted.is_empty() {
@@ -251,95 +233,15 @@ pub fn validate(
     })
 }
 
-/// The sign-in a browser session holds, as far as the authorization rules care.
-#[derive(Clone, Copy, Debug)]
-pub struct SessionLogin<'a> {
-    pub user_id: &'a str,
-    pub auth_time: i64,
-}
-
-/// Whether the person must (re-)authenticate before this request can go on (OIDC Core
-/// §3.1.2.1 `prompt=login`, `max_age`, `id_token_hint`). `requested_at` is when the request
-/// arrived: a sign-in after it satisfies `prompt=login`.
-pub fn needs_login(
-    request: &AuthorizationRequest,
-    login: Option<SessionLogin<'_>>,
-    requested_at: i64,
-    hint_subject: Option<&str>,
-    now: i64,
-) -> bool {
-    let Some(login) = login else { return true };
-    if request.prompt.login && login.auth_time < requested_at {
-        return true;
-    }
-    if request
-        .max_age
-        .is_some_and(|max_age| now - login.auth_time > max_age)
-    {
-        return true;
-    }
-    // The hint names someone other than who is signed in.
-    hint_subject.is_some_and(|sub| sub != login.user_id)
-}
-
-/// Whether the person must be asked: always with `prompt=consent`, never for first-party
-/// clients, otherwise unless an earlier consent covers every requested scope.
-pub fn needs_consent(
-    request: &AuthorizationRequest,
-    client: &Client,
-    remembered: Option<&Scopes>,
-) -> bool {
-    if request.prompt.consent {
-        return true;
-    }
-    if client.record.skip_consent {
-        return false;
-    }
-    !remembered.is_some_and(|r| request.scopes().is_subset_of(r))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ClientRecord;
-
-    fn client(public: bool) -> Client {
-        let record = ClientRecord {
-            id: "app".into(),
-            name: "App".into(),
-            secret_hash: None,
-            token_endpoint_auth_method: if public {
-                "none"
-            } else {
-                "client_secret_basic"
-            }
-            .into(),
-            redirect_uris: vec![
-                "https://app.example.com/cb".into(),
-                "http://127.0.0.1:9000/cb".into(),
-            ],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            scopes: "openid profile email offline_access".into(),
-            skip_consent: false,
-            id_token_signed_response_alg: "RS256".into(),
-            backchannel_logout_uri: None,
-            created_at: 0,
-            updated_at: 0,
-        };
-        match Client::from_record(record) {
-            Ok(c) => c,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    use crate::oauth::client::fixture as client;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        pairs.iter().copied().collect()
     }
 
     fn base() -> Vec<(&'static str, &'static str)> {
@@ -354,7 +256,7 @@ mod tests {
         ]
     }
 
-    fn with(overrides: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
+    fn with(overrides: &[(&'static str, &'static str)]) -> Params {
         let mut p = base();
         for (k, v) in overrides {
             p.retain(|(name, _)| name != k);
@@ -365,11 +267,11 @@ mod tests {
         params(&p)
     }
 
-    fn page_error(p: &[(String, String)], c: Option<&Client>) -> bool {
+    fn page_error(p: &Params, c: Option<&Client>) -> bool {
         matches!(validate(p, c), Err(Rejection::Page(_)))
     }
 
-    fn redirect_code(p: &[(String, String)], c: &Client) -> Option<ErrorCode> {
+    fn redirect_code(p: &Params, c: &Client) -> Option<ErrorCode> {
         match validate(p, Some(c)) {
             Err(Rejection::Redirect { error, state, .. }) => {
                 assert_eq!(state.as_deref(), Some("s1"), "state returned");
@@ -418,8 +320,9 @@ mod tests {
             page_error(&with(&[("redirect_uri", "")]), Some(&c)),
             "OIDC needs redirect_uri"
         );
-        let mut twice = with(&[]);
-        twice.push(("redirect_uri".into(), "https://app.example.com/cb".into()));
+        let mut pairs = base();
+        pairs.push(("redirect_uri", "https://app.example.com/cb"));
+        let twice = params(&pairs);
         assert!(page_error(&twice, Some(&c)), "repeated redirect_uri");
     }
 
@@ -470,54 +373,12 @@ mod tests {
             redirect_code(&with(&[("request", "eyJ")]), &public),
             Some(ErrorCode::RequestNotSupported)
         );
-        let mut twice = with(&[]);
-        twice.push(("scope".into(), "openid".into()));
+        let mut pairs = base();
+        pairs.push(("scope", "openid"));
+        let twice = params(&pairs);
         assert_eq!(
             redirect_code(&twice, &public),
             Some(ErrorCode::InvalidRequest)
         );
-    }
-
-    #[test]
-    fn login_and_consent_rules() {
-        let c = client(false);
-        let Ok(mut request) = validate(&with(&[]), Some(&c)) else {
-            panic!("valid")
-        };
-        let login = SessionLogin {
-            user_id: "u1",
-            auth_time: 1000,
-        };
-        assert!(needs_login(&request, None, 2000, None, 2000));
-        assert!(!needs_login(&request, Some(login), 2000, None, 2000));
-        assert!(
-            needs_login(&request, Some(login), 2000, Some("u2"), 2000),
-            "hint for someone else"
-        );
-        request.max_age = Some(500);
-        assert!(
-            needs_login(&request, Some(login), 2000, None, 2000),
-            "auth_time older than max_age"
-        );
-        request.max_age = None;
-        request.prompt.login = true;
-        assert!(needs_login(&request, Some(login), 2000, None, 2000));
-        assert!(!needs_login(
-            &request,
-            Some(SessionLogin {
-                user_id: "u1",
-                auth_time: 2001
-            }),
-            2000,
-            None,
-            2001
-        ));
-
-        request.prompt = Prompt::default();
-        let remembered = Scopes::parse("openid profile email").unwrap_or_default();
-        assert!(needs_consent(&request, &c, None));
-        assert!(!needs_consent(&request, &c, Some(&remembered)));
-        request.prompt.consent = true;
-        assert!(needs_consent(&request, &c, Some(&remembered)));
     }
 }

@@ -1,0 +1,92 @@
+//! Signing in: who is signed in on a browser, and the password check that gets them there.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::oauth::secret::random_token;
+use crate::store::{Store, StoreError, UserRecord};
+
+use super::Accounts;
+use super::password::{self, PasswordError};
+
+/// A completed sign-in, kept in the browser session: who, when (`auth_time`, OIDC Core §2) and
+/// how (`amr`, RFC 8176).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SignIn {
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    /// The OIDC session id (`sid` claim), not the cookie's id.
+    pub sid: String,
+}
+
+impl SignIn {
+    /// A sign-in with a password just now, with a fresh OIDC session id.
+    pub fn password(user_id: String, now: i64) -> Self {
+        Self {
+            user_id,
+            auth_time: now,
+            amr: vec!["pwd".into()],
+            sid: random_token(),
+        }
+    }
+
+    /// Whether this sign-in may still be used: within the absolute session lifetime.
+    pub fn is_current(&self, now: i64, absolute_lifetime: i64) -> bool {
+        now - self.auth_time <= absolute_lifetime
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordSignInError {
+    /// Too many failures for this account or address: try again after this many seconds.
+    #[error("throttled for {0} s")]
+    Throttled(i64),
+    /// Unknown user, disabled account or wrong password: deliberately one answer.
+    #[error("invalid credentials")]
+    Invalid,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+impl Accounts<'_> {
+    /// Checks a username (or email) and password, throttled per account and per address.
+    /// Unknown user, disabled account and wrong password look the same and take as long.
+    pub async fn sign_in_with_password(
+        &self,
+        login: &str,
+        password: String,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<SignIn, PasswordSignInError> {
+        let login = login.trim();
+        let wait = self.throttle.wait_secs(login, ip, now);
+        if wait > 0 {
+            return Err(PasswordSignInError::Throttled(wait));
+        }
+        let user = self.store.user_by_login(login).await?;
+        let stored_hash = user
+            .as_ref()
+            .filter(|u| !u.disabled)
+            .and_then(|u| u.password_hash.clone());
+        let ok = password::verify(password, stored_hash).await?;
+        match (ok, user) {
+            (true, Some(user)) => {
+                self.throttle.record_success(login);
+                Ok(SignIn::password(user.id, now))
+            }
+            _ => {
+                self.throttle.record_failure(login, ip, now);
+                Err(PasswordSignInError::Invalid)
+            }
+        }
+    }
+}
+
+/// The account behind a sign-in, if it still exists and is not disabled.
+pub async fn active_user(store: &Store, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
+    Ok(store.user(user_id).await?.filter(|u| !u.disabled))
+}

@@ -1,0 +1,27 @@
+//! What protocol code needs from the server for one request: passed in, never reached for.
+
+use crate::keys::KeySet;
+use crate::store::Store;
+
+use super::client::Client;
+use super::client_cache::ClientCache;
+use super::grant::TokenSettings;
+use super::secret::SecretHasher;
+
+pub struct OAuthContext<'a> {
+    pub store: &'a Store,
+    pub keys: &'a KeySet,
+    pub issuer: &'a str,
+    pub settings: &'a TokenSettings,
+    /// Clients as machine-to-machine endpoints see them (cached for a few seconds).
+    pub clients: &'a ClientCache,
+    pub hasher: &'a SecretHasher,
+    pub now: i64,
+}
+
+impl OAuthContext<'_> {
+    /// The client as stored now (uncached: a browser flow sees a deleted client at once).
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, crate::store::StoreError> {
+        Client::find(self.store, id).await
+    }
+}

@@ -1,0 +1,36 @@
+//! What `/userinfo` answers for an access token (OIDC Core §5.3).
+
+use serde_json::{Map, Value};
+
+use crate::oauth::access_token;
+use crate::oauth::context::OAuthContext;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::scope::{OPENID, Scopes};
+
+use super::claims;
+
+/// The claims of the token's user, by the token's scopes. A token without `openid`, or of a
+/// user who is gone or disabled, gets nothing.
+pub async fn claims(ctx: &OAuthContext<'_>, token: &str) -> Result<Map<String, Value>, OAuthError> {
+    let claims = access_token::validate(ctx.store, ctx.keys, token, ctx.issuer, ctx.now).await?;
+    let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
+    if !scopes.contains(OPENID) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the token lacks the openid scope",
+        ));
+    }
+    let user = match ctx.store.user(&claims.sub).await? {
+        Some(u) if !u.disabled => u,
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidToken,
+                "the user is no longer active",
+            ));
+        }
+    };
+    let mut out = Map::new();
+    out.insert("sub".into(), user.id.clone().into());
+    out.extend(claims::for_scopes(&user, &scopes));
+    Ok(out)
+}
