@@ -108,34 +108,30 @@ pub async fn submit(
             .and_then(|p| p.request.ui_locales.as_deref()),
     );
     let t = lang.texts();
-    if session::check_csrf(&session, &form.csrf).await.is_err() {
-        let failure = (StatusCode::FORBIDDEN, t.csrf_failed.to_owned());
-        return render(
-            &state,
-            &page,
-            &session,
-            &form,
-            pending.as_ref(),
-            Some(failure),
-        )
-        .await;
-    }
-    let now = state.clock.now();
-    let attempt = state
-        .accounts()
-        .sign_in_with_password(&form.username, form.password.clone(), Some(peer.ip()), now)
-        .await;
-    let failure = match attempt {
-        Ok(signed_in) => return finish_sign_in(&session, &signed_in, &form.request).await,
-        Err(PasswordSignInError::Throttled(wait)) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            t.throttled_message(wait.unsigned_abs()),
-        ),
-        Err(PasswordSignInError::Invalid) => {
-            (StatusCode::UNAUTHORIZED, t.invalid_credentials.to_owned())
+    let failure = if session::check_csrf(&session, &form.csrf).await.is_err() {
+        (StatusCode::FORBIDDEN, t.csrf_failed.to_owned())
+    } else {
+        let attempt = state
+            .accounts()
+            .sign_in_with_password(
+                &form.username,
+                form.password.clone(),
+                Some(peer.ip()),
+                state.clock.now(),
+            )
+            .await;
+        match attempt {
+            Ok(signed_in) => return finish_sign_in(&session, &signed_in, &form.request).await,
+            Err(PasswordSignInError::Throttled(wait)) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                t.throttled_message(wait.unsigned_abs()),
+            ),
+            Err(PasswordSignInError::Invalid) => {
+                (StatusCode::UNAUTHORIZED, t.invalid_credentials.to_owned())
+            }
+            Err(PasswordSignInError::Store(e)) => return Err(e.into()),
+            Err(PasswordSignInError::Password(e)) => return Err(e.into()),
         }
-        Err(PasswordSignInError::Store(e)) => return Err(e.into()),
-        Err(PasswordSignInError::Password(e)) => return Err(e.into()),
     };
     render(
         &state,
