@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::account::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::federation::Federation;
 use crate::keys::rotation::{self, RotationPolicy};
 use crate::keys::{Kek, KeyRing, KeySet};
 use crate::oauth::client_cache::ClientCache;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub clients: Arc<ClientCache>,
     /// Outgoing requests (back-channel logout).
     pub http: reqwest::Client,
+    /// Upstream providers people may sign in with.
+    pub federation: Arc<Federation>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +98,7 @@ impl AppState {
             audience: config.issuer.as_str().to_owned(),
             refresh_reuse_grace: l.refresh_reuse_grace,
         };
+        let federation = Arc::new(Federation::new(&config.federation, config.issuer.as_str()));
         Ok(Self {
             config: Arc::new(config),
             store,
@@ -106,6 +110,7 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::default()),
             clients: Arc::new(ClientCache::new(CLIENT_CACHE_SECS)),
             http: crate::oidc::backchannel::http_client(),
+            federation,
         })
     }
 

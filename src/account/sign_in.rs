@@ -19,6 +19,9 @@ pub struct SignIn {
     pub amr: Vec<String>,
     /// The OIDC session id (`sid` claim), not the cookie's id.
     pub sid: String,
+    /// The upstream provider, for a sign-in through one (the id_token's `idp`).
+    #[serde(default)]
+    pub idp: Option<String>,
 }
 
 impl SignIn {
@@ -29,6 +32,19 @@ impl SignIn {
             auth_time: now,
             amr: vec!["pwd".into()],
             sid: random_token(),
+            idp: None,
+        }
+    }
+
+    /// A sign-in through an upstream provider just now. `amr` is `fed` (a federated identity
+    /// provider authenticated the person, as Microsoft's and others' tokens say it).
+    pub fn federated(user_id: String, provider: &str, now: i64) -> Self {
+        Self {
+            user_id,
+            auth_time: now,
+            amr: vec!["fed".into()],
+            sid: random_token(),
+            idp: Some(provider.to_owned()),
         }
     }
 
@@ -83,6 +99,13 @@ impl Accounts<'_> {
                 Err(PasswordSignInError::Invalid)
             }
         }
+    }
+}
+
+impl Accounts<'_> {
+    /// The account, if it exists and is not disabled.
+    pub async fn active_user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        active_user(self.store, user_id).await
     }
 }
 

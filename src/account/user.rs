@@ -110,7 +110,7 @@ pub async fn create(store: &Store, new: NewUser, now: i64) -> Result<UserRecord,
     let record = UserRecord {
         id: uuid::Uuid::new_v4().to_string(),
         username: new.username,
-        email: new.email.trim().to_owned(),
+        email: Some(new.email.trim().to_owned()),
         email_verified: new.email_verified,
         name: new.name.filter(|n| !n.trim().is_empty()),
         password_hash,

@@ -136,22 +136,52 @@ impl IntoResponse for BearerError {
 #[derive(Debug)]
 pub struct PageError {
     pub status: StatusCode,
-    pub message: PageMessage,
+    pub view: PageErrorView,
 }
 
-/// What the error page says: one of the page texts, or a message of its own.
+/// One of the page texts, picked once the language is known.
+pub type Text = fn(&'static Texts) -> &'static str;
+
+/// What the error page says, and where its link leads.
+#[derive(Clone, Debug)]
+pub struct PageErrorView {
+    pub message: PageMessage,
+    /// Where "back" goes, and what the link says (default: the start page).
+    pub back: Option<(String, Text)>,
+}
+
 #[derive(Clone, Debug)]
 pub enum PageMessage {
-    Text(fn(&'static Texts) -> &'static str),
+    Text(Text),
     Plain(String),
+    /// A text about something named, with an optional detail: "Kakao: the sign-in could
+    /// not be completed. (KOE320)"
+    About {
+        subject: String,
+        text: Text,
+        detail: Option<String>,
+    },
 }
 
 impl PageError {
-    pub fn new(status: StatusCode, text: fn(&'static Texts) -> &'static str) -> Self {
+    pub fn new(status: StatusCode, text: Text) -> Self {
+        Self::with(status, PageMessage::Text(text))
+    }
+
+    pub fn with(status: StatusCode, message: PageMessage) -> Self {
         Self {
             status,
-            message: PageMessage::Text(text),
+            view: PageErrorView {
+                message,
+                back: None,
+            },
         }
+    }
+
+    /// A way back from the error page other than the start page.
+    pub fn back(mut self, href: impl Into<String>, label: Text) -> Self {
+        self.view.back = Some((href.into(), label));
+        self
     }
 
     /// A failure of ours (storage, signing): logged, and a 503 page that says to try again.
@@ -171,17 +201,17 @@ impl PageError {
 
     /// A request that cannot be answered to a client, explained to the person.
     pub fn bad_request(error: &crate::oauth::error::OAuthError) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            message: PageMessage::Plain(format!("{} ({})", error.description, error.code.as_str())),
-        }
+        Self::with(
+            StatusCode::BAD_REQUEST,
+            PageMessage::Plain(format!("{} ({})", error.description, error.code.as_str())),
+        )
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
-        response.extensions_mut().insert(self.message);
+        response.extensions_mut().insert(self.view);
         response
     }
 }

@@ -27,6 +27,25 @@ pub fn routes(state: AppState) -> Router {
         .route("/authorize/resume", get(oauth::authorize::resume))
         .route("/login", get(web::login::show).post(web::login::submit))
         .route(
+            "/login/link",
+            get(web::federation::link_show).post(web::federation::link_submit),
+        )
+        .route(
+            "/login/link/cancel",
+            axum::routing::post(web::federation::link_cancel),
+        )
+        .route(
+            "/login/{provider}",
+            get(web::federation::start_get).post(web::federation::start_post),
+        )
+        .route("/login/{provider}/callback", get(web::federation::callback))
+        .route("/account", get(web::account::show))
+        .route("/account/unlink", axum::routing::post(web::account::unlink))
+        .route(
+            "/account/link/{provider}",
+            axum::routing::post(web::account::link),
+        )
+        .route(
             "/consent",
             get(web::consent::show).post(web::consent::submit),
         )

@@ -19,6 +19,8 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use crate::account::sign_in::{SignIn, active_user};
 use crate::app::AppState;
 use crate::clock::Clock;
+use crate::federation::RoundTrip;
+use crate::federation::link::{PENDING_LINK_TTL, PendingLink};
 use crate::http::error::PageError;
 use crate::http::web::page::see_other;
 use crate::oauth::authorize::Pending;
@@ -289,4 +291,69 @@ pub async fn take_pending(session: &Session, id: &str) -> Result<Option<Pending>
         session.insert(PENDING, all).await?;
     }
     Ok(taken)
+}
+
+const ROUND_TRIPS: &str = "upstream";
+/// Round trips to providers at once (tabs); older ones are dropped first.
+const MAX_ROUND_TRIPS: usize = 4;
+const PENDING_LINK: &str = "pending_link";
+
+/// Keeps a round trip to a provider under its `state` until the provider sends the person back.
+pub async fn put_round_trip(session: &Session, trip: RoundTrip) -> Result<(), SessionError> {
+    let mut all: HashMap<String, RoundTrip> = session.get(ROUND_TRIPS).await?.unwrap_or_default();
+    while all.len() >= MAX_ROUND_TRIPS {
+        let oldest = all
+            .iter()
+            .min_by_key(|(_, t)| t.started_at)
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => all.remove(&k),
+            None => break,
+        };
+    }
+    all.insert(trip.state.clone(), trip);
+    session.insert(ROUND_TRIPS, all).await?;
+    Ok(())
+}
+
+/// The round trip of this `state`, taken: a `state` is good for one callback only. Compared
+/// in constant time, since it is what binds the callback to this browser.
+pub async fn take_round_trip(
+    session: &Session,
+    state: &str,
+) -> Result<Option<RoundTrip>, SessionError> {
+    let Some(mut all) = session
+        .get::<HashMap<String, RoundTrip>>(ROUND_TRIPS)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let key = all
+        .keys()
+        .find(|k| !state.is_empty() && bool::from(k.as_bytes().ct_eq(state.as_bytes())))
+        .cloned();
+    let taken = key.and_then(|k| all.remove(&k));
+    if taken.is_some() {
+        session.insert(ROUND_TRIPS, all).await?;
+    }
+    Ok(taken)
+}
+
+pub async fn put_pending_link(session: &Session, link: &PendingLink) -> Result<(), SessionError> {
+    session.insert(PENDING_LINK, link).await?;
+    Ok(())
+}
+
+/// The link waiting for confirmation, unless it is too old.
+pub async fn pending_link(
+    session: &Session,
+    now: i64,
+) -> Result<Option<PendingLink>, SessionError> {
+    let link: Option<PendingLink> = session.get(PENDING_LINK).await?;
+    Ok(link.filter(|l| now - l.created_at <= PENDING_LINK_TTL))
+}
+
+pub async fn forget_pending_link(session: &Session) -> Result<(), SessionError> {
+    session.remove::<PendingLink>(PENDING_LINK).await?;
+    Ok(())
 }

@@ -15,8 +15,12 @@ pub fn for_scopes(user: &UserRecord, scopes: &Scopes) -> Map<String, Value> {
         claims.insert("preferred_username".into(), user.username.clone().into());
         claims.insert("updated_at".into(), user.updated_at.into());
     }
-    if scopes.contains(EMAIL) {
-        claims.insert("email".into(), user.email.clone().into());
+    // An account without an address has nothing to release for `email` (OIDC Core §5.4:
+    // claims that are not available are omitted).
+    if scopes.contains(EMAIL)
+        && let Some(email) = &user.email
+    {
+        claims.insert("email".into(), email.clone().into());
         claims.insert("email_verified".into(), user.email_verified.into());
     }
     claims
@@ -34,6 +38,7 @@ pub const SUPPORTED: &[&str] = &[
     "at_hash",
     "sid",
     "amr",
+    "idp",
     "name",
     "preferred_username",
     "updated_at",
@@ -50,7 +55,7 @@ mod tests {
         let user = UserRecord {
             id: "u1".into(),
             username: "alice".into(),
-            email: "Alice@Example.com".into(),
+            email: Some("Alice@Example.com".into()),
             email_verified: true,
             name: Some("Alice".into()),
             password_hash: None,

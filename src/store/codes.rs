@@ -17,6 +17,8 @@ pub struct CodeRecord {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub sid: Option<String>,
+    /// The upstream provider of a federated sign-in.
+    pub idp: Option<String>,
     pub grant_id: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -35,7 +37,7 @@ pub enum CodeRedemption {
 }
 
 const COLUMNS: &str = "code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
-    code_challenge_method, auth_time, amr, sid, grant_id, created_at, expires_at";
+    code_challenge_method, auth_time, amr, sid, idp, grant_id, created_at, expires_at";
 
 fn from_row(row: &AnyRow) -> Result<CodeRecord, StoreError> {
     Ok(CodeRecord {
@@ -50,6 +52,7 @@ fn from_row(row: &AnyRow) -> Result<CodeRecord, StoreError> {
         auth_time: row.try_get("auth_time")?,
         amr: json_list(&row.try_get::<String, _>("amr")?)?,
         sid: row.try_get("sid")?,
+        idp: row.try_get("idp")?,
         grant_id: row.try_get("grant_id")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -60,7 +63,7 @@ impl Store {
     pub async fn insert_code(&self, c: &CodeRecord) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO authorization_codes ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&c.code_hash)
         .bind(&c.client_id)
@@ -73,6 +76,7 @@ impl Store {
         .bind(c.auth_time)
         .bind(to_json_list(&c.amr))
         .bind(&c.sid)
+        .bind(&c.idp)
         .bind(&c.grant_id)
         .bind(c.created_at)
         .bind(c.expires_at)

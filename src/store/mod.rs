@@ -8,6 +8,7 @@ mod clients;
 mod codes;
 mod consents;
 mod grants;
+mod identities;
 mod refresh_tokens;
 mod sessions;
 mod signing_keys;
@@ -22,6 +23,7 @@ use crate::config::DatabaseConfig;
 
 pub use clients::ClientRecord;
 pub use codes::{CodeRecord, CodeRedemption};
+pub use identities::IdentityRecord;
 pub use refresh_tokens::{RefreshTokenRecord, Rotation};
 pub use signing_keys::SigningKeyRow;
 pub use users::UserRecord;

@@ -14,6 +14,8 @@ pub struct RefreshTokenRecord {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub sid: Option<String>,
+    /// The upstream provider of a federated sign-in.
+    pub idp: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub family_expires_at: i64,
@@ -31,7 +33,7 @@ pub enum Rotation {
 }
 
 const COLUMNS: &str = "token_hash, grant_id, client_id, user_id, scope, auth_time, amr, sid, \
-    created_at, expires_at, family_expires_at";
+    idp, created_at, expires_at, family_expires_at";
 
 fn from_row(row: &AnyRow) -> Result<RefreshTokenRecord, StoreError> {
     Ok(RefreshTokenRecord {
@@ -43,6 +45,7 @@ fn from_row(row: &AnyRow) -> Result<RefreshTokenRecord, StoreError> {
         auth_time: row.try_get("auth_time")?,
         amr: json_list(&row.try_get::<String, _>("amr")?)?,
         sid: row.try_get("sid")?,
+        idp: row.try_get("idp")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         family_expires_at: row.try_get("family_expires_at")?,
@@ -157,8 +160,8 @@ fn insert(
 ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
     sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, \
-         amr, sid, created_at, expires_at, family_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         amr, sid, idp, created_at, expires_at, family_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&t.token_hash)
     .bind(&t.grant_id)
@@ -168,6 +171,7 @@ fn insert(
     .bind(t.auth_time)
     .bind(to_json_list(&t.amr))
     .bind(&t.sid)
+    .bind(&t.idp)
     .bind(t.created_at)
     .bind(t.expires_at)
     .bind(t.family_expires_at)

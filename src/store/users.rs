@@ -7,7 +7,8 @@ use super::{Store, StoreError, get_bool};
 pub struct UserRecord {
     pub id: String,
     pub username: String,
-    pub email: String,
+    /// `None` for an account from an upstream provider that gave no usable address.
+    pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
     /// argon2id PHC string; `None` for accounts that only sign in through a provider.
@@ -25,7 +26,7 @@ fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
-        email: row.try_get("email")?,
+        email: Some(row.try_get::<String, _>("email")?).filter(|e| !e.is_empty()),
         email_verified: get_bool(row, "email_verified")?,
         name: row.try_get("name")?,
         password_hash: row.try_get("password_hash")?,
@@ -36,28 +37,47 @@ fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
     })
 }
 
+/// The email columns are NOT NULL (SQLite cannot relax that in place): an account without an
+/// email stores `""`, and a unique placeholder without `@` — which no email login can match —
+/// keeps real addresses unique regardless of case.
+fn email_columns(u: &UserRecord) -> (String, String) {
+    match &u.email {
+        Some(email) => (email.clone(), email.to_lowercase()),
+        None => (String::new(), format!("#{}", u.id)),
+    }
+}
+
+/// The INSERT of a user, for the pool or a transaction.
+pub(super) fn insert(
+    u: &UserRecord,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    let (email, email_normalized) = email_columns(u);
+    sqlx::query(
+        "INSERT INTO users (id, username, email, email_verified, name, password_hash, role, \
+         disabled, created_at, updated_at, email_normalized) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&u.id)
+    .bind(&u.username)
+    .bind(email)
+    .bind(u.email_verified)
+    .bind(&u.name)
+    .bind(&u.password_hash)
+    .bind(&u.role)
+    .bind(u.disabled)
+    .bind(u.created_at)
+    .bind(u.updated_at)
+    .bind(email_normalized)
+}
+
 impl Store {
     /// Inserts a user; `StoreError::Conflict` when the username or the email (compared
     /// case-insensitively) is taken.
     pub async fn insert_user(&self, u: &UserRecord) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO users ({COLUMNS}, email_normalized) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(&u.id)
-        .bind(&u.username)
-        .bind(&u.email)
-        .bind(u.email_verified)
-        .bind(&u.name)
-        .bind(&u.password_hash)
-        .bind(&u.role)
-        .bind(u.disabled)
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .bind(u.email.to_lowercase())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::from_insert)?;
+        insert(u)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::from_insert)?;
         Ok(())
     }
 
@@ -71,11 +91,36 @@ impl Store {
 
     /// The user whose username, or whose email ignoring case, is `login`.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>, StoreError> {
+        if !login.contains('@') {
+            return self.user_by_username(login).await;
+        }
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM users WHERE username = $1 OR email_normalized = $2"
         ))
         .bind(login)
         .bind(login.to_lowercase())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The user with this email address, ignoring case.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        if !email.contains('@') {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE email_normalized = $1"
+        ))
+        .bind(email.to_lowercase())
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(from_row).transpose()

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::federation::login_buttons;
 use super::i18n::Lang;
 use super::page::{Page, no_store, see_other};
 use super::views::LoginPage;
@@ -90,6 +91,11 @@ async fn render(
         error,
         client_name,
         signup_enabled: state.config.signup_enabled,
+        providers: login_buttons(
+            &state.federation,
+            lang.texts(),
+            if pending.is_some() { &form.request } else { "" },
+        ),
     };
     Ok((status, no_store(view.into_response())).into_response())
 }

@@ -1,8 +1,11 @@
 //! The HTML pages: language negotiation, texts and askama views.
+pub mod account;
 pub mod consent;
+pub mod federation;
 pub mod i18n;
 pub mod login;
 pub mod logout;
 pub mod page;
 pub mod signup;
+pub mod texts;
 pub mod views;

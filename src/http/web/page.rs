@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::i18n::{self, Lang};
 use super::views::ErrorPage;
-use crate::http::error::PageMessage;
+use crate::http::error::{PageErrorView, PageMessage};
 use crate::http::middleware::RequestId;
 
 /// The language a handler settled on, shared with `render_errors` through the request's
@@ -86,7 +86,7 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let response = next.run(request).await;
-    let Some(message) = response.extensions().get::<PageMessage>().cloned() else {
+    let Some(view) = response.extensions().get::<PageErrorView>().cloned() else {
         return response;
     };
     let lang = chosen
@@ -96,11 +96,26 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
     let page = ErrorPage {
         t,
         title: t.error_title.to_owned(),
-        message: match message {
+        message: match view.message {
             PageMessage::Text(text) => text(t).to_owned(),
             PageMessage::Plain(m) => m,
+            PageMessage::About {
+                subject,
+                text,
+                detail: None,
+            } => format!("{subject}: {}", text(t)),
+            PageMessage::About {
+                subject,
+                text,
+                detail: Some(detail),
+            } => format!("{subject}: {} ({detail})", text(t)),
         },
         request_id,
+        back_href: view
+            .back
+            .as_ref()
+            .map_or_else(|| "/".to_owned(), |(href, _)| href.clone()),
+        back_label: view.back.map_or(t.back_link, |(_, label)| label(t)),
     };
     (response.status(), no_store(page.into_response())).into_response()
 }

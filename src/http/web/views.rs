@@ -20,6 +20,62 @@ pub struct LoginPage {
     pub error: Option<String>,
     pub client_name: Option<String>,
     pub signup_enabled: bool,
+    /// Upstream providers' buttons, in the order configured.
+    pub providers: Vec<ProviderButton>,
+}
+
+/// A "sign in with …" button: a link (no script), in the provider's customary look.
+pub struct ProviderButton {
+    pub href: String,
+    pub label: String,
+    /// `google`, `kakao`, `naver` or `oidc`: the button's style.
+    pub class: &'static str,
+}
+
+/// Confirming that an existing account is yours before an upstream account is linked to it.
+#[derive(Template, WebTemplate)]
+#[template(path = "link.html")]
+pub struct LinkPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub request: String,
+    /// The provider being linked, by name.
+    pub provider: String,
+    /// The existing account's address (the one the provider gave too).
+    pub account: String,
+    pub has_password: bool,
+    /// Providers already linked to that account, to confirm with instead.
+    pub providers: Vec<ProviderButton>,
+    pub error: Option<String>,
+}
+
+/// One way to sign in, on the account page.
+pub struct MethodView {
+    pub label: String,
+    /// The provider's id, for unlinking; empty for the password.
+    pub provider: String,
+    pub detail: Option<String>,
+    pub can_unlink: bool,
+}
+
+/// A provider that can still be linked, on the account page.
+pub struct LinkOption {
+    pub id: String,
+    pub label: String,
+    pub class: &'static str,
+}
+
+/// The signed-in person's account: ways to sign in, link and unlink providers.
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub user_name: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub methods: Vec<MethodView>,
+    pub link_options: Vec<LinkOption>,
 }
 
 /// One requested scope on the consent page.
@@ -62,6 +118,9 @@ pub struct ErrorPage {
     pub message: String,
     /// Shown so that a report can be matched with the logs; hidden when empty.
     pub request_id: String,
+    /// The way back (the start page unless the error knows better).
+    pub back_href: String,
+    pub back_label: &'static str,
 }
 
 /// The sign-out question (`done == false`) or its confirmation.
@@ -97,6 +156,11 @@ mod tests {
             error: Some("<b>bad</b>".into()),
             client_name: Some("Evil & Co".into()),
             signup_enabled: true,
+            providers: vec![ProviderButton {
+                href: "/login/kakao?request=a%20b".into(),
+                label: "카카오 로그인".into(),
+                class: "kakao",
+            }],
         }
         .render()?;
         assert!(html.starts_with("<!doctype html>"));
@@ -108,6 +172,7 @@ mod tests {
         assert!(html.contains("Evil &#38; Co") || html.contains("Evil &amp; Co"));
         assert!(html.contains(r#"role="alert""#));
         assert!(html.contains("/signup?request=a%20b%26c"));
+        assert!(html.contains(r#"class="provider kakao" href="/login/kakao?request=a%20b""#));
         assert!(!html.contains("style="));
         Ok(())
     }
@@ -122,11 +187,16 @@ mod tests {
             error: None,
             client_name: None,
             signup_enabled: false,
+            providers: vec![],
         }
         .render()?;
         assert!(html.contains(r#"<html lang="ko">"#));
         assert!(!html.contains("role=\"alert\""));
         assert!(!html.contains("/signup"));
+        assert!(
+            !html.contains("class=\"providers\""),
+            "no providers, no buttons"
+        );
         Ok(())
     }
 
@@ -168,9 +238,14 @@ mod tests {
             title: "T".into(),
             message: "M".into(),
             request_id: "rid-1".into(),
+            back_href: "/login?request=r%201".into(),
+            back_label: EN.back_to_login,
         }
         .render()?;
         assert!(error.contains("rid-1"));
+        assert!(
+            error.contains(r#"href="/login?request=r%201""#) && error.contains("Back to sign-in")
+        );
         let ask = LogoutPage {
             t: &EN,
             csrf: "x".into(),

@@ -144,6 +144,7 @@ pub async fn issue(
         auth_time: sign_in.auth_time,
         amr: sign_in.amr.clone(),
         sid: Some(sign_in.sid.clone()),
+        idp: sign_in.idp.clone(),
     };
     let code = authorization_code::issue_code(ctx, request, &authentication).await?;
     Ok(redirect::success(

@@ -189,6 +189,7 @@ mod tests {
             auth_time,
             amr: vec!["pwd".into()],
             sid: sid.into(),
+            idp: None,
         }
     }
 

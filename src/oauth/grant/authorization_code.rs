@@ -20,6 +20,8 @@ pub struct Authentication {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub sid: Option<String>,
+    /// The upstream provider of a federated sign-in (the id_token's `idp`).
+    pub idp: Option<String>,
 }
 
 /// Stores a new single-use code for an approved request and returns it (the only copy in
@@ -43,6 +45,7 @@ pub async fn issue_code(
             auth_time: auth.auth_time,
             amr: auth.amr.clone(),
             sid: auth.sid.clone(),
+            idp: auth.idp.clone(),
             grant_id: uuid::Uuid::new_v4().to_string(),
             created_at: ctx.now,
             expires_at: ctx.now + ctx.settings.code_ttl,
@@ -127,6 +130,7 @@ pub async fn exchange(
         auth_time: record.auth_time,
         amr: &record.amr,
         sid: record.sid.as_deref(),
+        idp: record.idp.as_deref(),
         nonce: record.nonce.as_deref(),
     }
     .sign(ctx, client)?;
@@ -144,6 +148,7 @@ pub async fn exchange(
                     auth_time: record.auth_time,
                     amr: record.amr.clone(),
                     sid: record.sid.clone(),
+                    idp: record.idp.clone(),
                     created_at: ctx.now,
                     expires_at: ctx.now + ctx.settings.refresh_idle_ttl,
                     family_expires_at: ctx.now + ctx.settings.refresh_absolute_ttl,

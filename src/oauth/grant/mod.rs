@@ -85,6 +85,7 @@ pub(crate) struct Signed<'a> {
     pub auth_time: i64,
     pub amr: &'a [String],
     pub sid: Option<&'a str>,
+    pub idp: Option<&'a str>,
     /// Only in the id_token of a code exchange (OIDC Core §12.2: not on refresh).
     pub nonce: Option<&'a str>,
 }
@@ -126,6 +127,7 @@ impl Signed<'_> {
                 at_hash: Some(id_token::at_hash(&access_token)),
                 sid: self.sid.map(str::to_owned),
                 amr: self.amr.to_vec(),
+                idp: self.idp.map(str::to_owned),
                 profile: claims::for_scopes(self.user, self.scopes),
             };
             let signed = id_token::sign(ctx.keys, client.id_token_alg, &claims).map_err(|e| {

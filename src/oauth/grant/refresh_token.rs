@@ -88,6 +88,7 @@ pub async fn refresh(
         auth_time: current.auth_time,
         amr: &current.amr,
         sid: current.sid.as_deref(),
+        idp: current.idp.as_deref(),
         nonce: None,
     }
     .sign(ctx, client)?;

@@ -7,6 +7,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod federation;
+
+pub use federation::{FederationConfig, OAuthUpstream, OidcUpstream, Secret};
+
 use base64::Engine;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -68,6 +72,8 @@ struct RawConfig {
     session_idle_secs: i64,
     /// A browser session ends this long after sign-in, used or not.
     session_absolute_secs: i64,
+    /// Upstream providers (see `config/federation.rs`).
+    federation: federation::RawFederation,
 }
 
 impl Default for RawConfig {
@@ -95,6 +101,7 @@ impl Default for RawConfig {
             key_poll_secs: 30,
             session_idle_secs: 8 * 3600,
             session_absolute_secs: 7 * 86_400,
+            federation: federation::RawFederation::default(),
         }
     }
 }
@@ -112,6 +119,7 @@ pub struct Config {
     pub signup_enabled: bool,
     pub lifetimes: Lifetimes,
     pub keys: KeySchedule,
+    pub federation: FederationConfig,
 }
 
 /// When signing keys change, in seconds.
@@ -215,7 +223,7 @@ pub fn env_name(key: &str) -> String {
     }
 }
 
-fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         env: env_name(key),
         key,
@@ -240,8 +248,13 @@ impl Config {
         // MUNJIGI_CONFIG names the file; it is not a key inside it. Provider credentials and
         // test-only variables share the prefix but are read by their own modules.
         let figment = figment
-            .merge(Env::prefixed("MUNJIGI_").ignore(&["config", "test_pg_url"]))
+            .merge(
+                Env::prefixed("MUNJIGI_")
+                    .ignore(&["config", "test_pg_url"])
+                    .filter(|key| !key.as_str().starts_with("federation_")),
+            )
             .merge(Env::raw().only(&["database_url"]));
+        let figment = federation::merge_env(figment);
         let raw: RawConfig = figment
             .extract()
             .map_err(|e| ConfigError::Source(e.to_string()))?;
@@ -250,7 +263,7 @@ impl Config {
 
     /// A configuration for tests and embedding, from the defaults.
     pub fn builder() -> ConfigBuilder {
-        ConfigBuilder(RawConfig::default())
+        ConfigBuilder(RawConfig::default(), None)
     }
 
     /// The effective configuration as TOML, secrets redacted (for `munjigi check-config`).
@@ -267,7 +280,7 @@ impl Config {
         };
         format!(
             "issuer = \"{}\"\nbind = \"{}\"\ndatabase = \"{}\"\nkek = {}\nlog_format = \"{}\"\n\
-             db_max_connections = {}\njwks_max_age_secs = {}\nsignup_enabled = {}\n{:?}\n",
+             db_max_connections = {}\njwks_max_age_secs = {}\nsignup_enabled = {}\n{:?}\n{}",
             self.issuer,
             self.bind,
             self.database.redacted(),
@@ -277,12 +290,13 @@ impl Config {
             self.jwks_max_age_secs,
             self.signup_enabled,
             self.lifetimes,
+            self.federation.describe(),
         )
     }
 }
 
 /// Builds a `Config` from defaults plus explicit overrides, validated the same way.
-pub struct ConfigBuilder(RawConfig);
+pub struct ConfigBuilder(RawConfig, Option<FederationConfig>);
 
 impl ConfigBuilder {
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
@@ -317,8 +331,17 @@ impl ConfigBuilder {
         self.0.refresh_token_reuse_grace_secs = secs;
         self
     }
+    /// Upstream providers, set directly (tests point them at loopback stubs).
+    pub fn federation(mut self, federation: FederationConfig) -> Self {
+        self.1 = Some(federation);
+        self
+    }
     pub fn build(self) -> Result<Config, ConfigError> {
-        self.0.validate()
+        let mut config = self.0.validate()?;
+        if let Some(federation) = self.1 {
+            config.federation = federation;
+        }
+        Ok(config)
     }
 }
 
@@ -413,6 +436,7 @@ impl RawConfig {
             poll: secs("key_poll_secs", self.key_poll_secs, None)?,
         };
         Ok(Config {
+            federation: self.federation.validate()?,
             keys,
             signup_enabled: self.signup_enabled,
             lifetimes,
@@ -487,13 +511,7 @@ fn validate_issuer(value: &str, allow_insecure: bool) -> Result<Issuer, ConfigEr
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d == "localhost",
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if !loopback && !allow_insecure {
+            if !is_loopback(&url) && !allow_insecure {
                 return Err(problem(
                     "must use https (http is allowed only on localhost or a loopback address)",
                 ));
@@ -502,6 +520,16 @@ fn validate_issuer(value: &str, allow_insecure: bool) -> Result<Issuer, ConfigEr
         _ => return Err(problem("must use https")),
     }
     Ok(Issuer(value.to_owned()))
+}
+
+/// `localhost` or a loopback address: where plain http is acceptable.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 pub(crate) fn decode_kek(encoded: &str) -> Result<[u8; 32], ConfigError> {
@@ -597,6 +625,16 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default()
                 .contains("DATABASE_URL")
+        );
+    }
+
+    #[test]
+    fn env_names_follow_the_keys() {
+        assert_eq!(env_name("issuer"), "MUNJIGI_ISSUER");
+        assert_eq!(env_name("database_url"), "DATABASE_URL");
+        assert_eq!(
+            env_name("federation.google.client_id"),
+            "MUNJIGI_FEDERATION_GOOGLE_CLIENT_ID"
         );
     }
 

@@ -1,0 +1,11 @@
+-- Upstream sign-in (federation): the provider a sign-in came through travels with the code and
+-- the refresh token, so every id_token of the grant names it (`idp`).
+ALTER TABLE authorization_codes ADD COLUMN idp TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN idp TEXT;
+
+-- One account per provider and person: a second Google account cannot be linked beside the
+-- first (unlink it first), so "unlink Google" always means one identity.
+CREATE UNIQUE INDEX federated_identities_one_per_provider ON federated_identities (user_id, provider);
+
+-- Google's hosted domain (`hd`) of a Workspace account, kept as the provider gave it.
+ALTER TABLE federated_identities ADD COLUMN hd TEXT;

@@ -1,0 +1,329 @@
+//! Which munjigi account an upstream identity is, and linking identities to accounts.
+//!
+//! The same (provider, subject) always maps to the same user. A first sign-in finds no
+//! identity: when the provider vouches for an address that an account already has, munjigi
+//! does not take the account over — the person proves it is theirs by signing in to it (or,
+//! with `link_verified_email`, both sides' verified addresses suffice). Otherwise a new
+//! account is made, together with its identity, in one transaction.
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::Accounts;
+use crate::oauth::secret::random_token;
+use crate::store::{IdentityRecord, Store, StoreError, UserRecord};
+
+use super::UpstreamIdentity;
+
+/// A link waiting for the person to prove the account is theirs (kept in the browser session).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingLink {
+    pub identity: UpstreamIdentity,
+    /// The account that has the address the provider vouched for.
+    pub user_id: String,
+    /// The pending authorization request to resume afterwards (may be empty).
+    pub request_id: String,
+    pub created_at: i64,
+}
+
+/// How long the person has to confirm a link.
+pub const PENDING_LINK_TTL: i64 = 600;
+
+impl Accounts<'_> {
+    /// Which account an upstream sign-in is (see the module's doc).
+    pub async fn resolve_upstream(
+        &self,
+        identity: &UpstreamIdentity,
+        policy: &Policy,
+        now: i64,
+    ) -> Result<Resolution, LinkError> {
+        resolve(self.store, identity, policy, now).await
+    }
+
+    /// The active account an identity is linked to, if any.
+    pub async fn linked_user(
+        &self,
+        identity: &UpstreamIdentity,
+    ) -> Result<Option<String>, LinkError> {
+        linked_user(self.store, identity).await
+    }
+
+    pub async fn link_upstream(
+        &self,
+        user_id: &str,
+        identity: &UpstreamIdentity,
+        now: i64,
+    ) -> Result<(), LinkError> {
+        link(self.store, user_id, identity, now).await
+    }
+
+    /// Removes the user's identity of `provider`, unless it is their last way to sign in.
+    pub async fn unlink_upstream(
+        &self,
+        user_id: &str,
+        provider: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.store.unlink_identity(user_id, provider, now).await
+    }
+
+    pub async fn identities(&self, user_id: &str) -> Result<Vec<IdentityRecord>, StoreError> {
+        self.store.identities_of(user_id).await
+    }
+}
+
+/// What an upstream sign-in resolves to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// Sign in as this user (linked before, linked now, or new).
+    SignIn { user_id: String, created: bool },
+    /// An account has the address the provider vouches for: the person must sign in to it
+    /// before the identity is linked.
+    ConfirmLink { user_id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The account is disabled.
+    #[error("the account is disabled")]
+    Disabled,
+    /// The identity is linked to another account.
+    #[error("this upstream account is linked to another account")]
+    LinkedElsewhere,
+    /// The account already has an identity of this provider.
+    #[error("the account already has an identity of this provider")]
+    ProviderTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What linking needs to know about the provider.
+pub struct Policy {
+    /// The provider's verified-email flag can be trusted (not Naver).
+    pub vouches_for_email: bool,
+    /// `federation.link_verified_email`.
+    pub link_verified_email: bool,
+}
+
+async fn resolve(
+    store: &Store,
+    identity: &UpstreamIdentity,
+    policy: &Policy,
+    now: i64,
+) -> Result<Resolution, LinkError> {
+    if let Some(user_id) = linked_user(store, identity).await? {
+        return Ok(Resolution::SignIn {
+            user_id,
+            created: false,
+        });
+    }
+    let trusted_email = identity
+        .email
+        .as_deref()
+        .filter(|_| identity.email_verified && policy.vouches_for_email);
+    if let Some(email) = trusted_email
+        && let Some(owner) = store.user_by_email(email).await?
+    {
+        if owner.disabled {
+            return Err(LinkError::Disabled);
+        }
+        if policy.link_verified_email && owner.email_verified {
+            link(store, &owner.id, identity, now).await?;
+            return Ok(Resolution::SignIn {
+                user_id: owner.id,
+                created: false,
+            });
+        }
+        return Ok(Resolution::ConfirmLink { user_id: owner.id });
+    }
+    create(store, identity, trusted_email.is_some(), now).await
+}
+
+/// The active user an identity is linked to.
+async fn linked_user(
+    store: &Store,
+    identity: &UpstreamIdentity,
+) -> Result<Option<String>, LinkError> {
+    let Some(linked) = store
+        .identity(&identity.provider, &identity.subject)
+        .await?
+    else {
+        return Ok(None);
+    };
+    match store.user(&linked.user_id).await? {
+        Some(user) if !user.disabled => Ok(Some(user.id)),
+        _ => Err(LinkError::Disabled),
+    }
+}
+
+/// Links `identity` to `user_id`.
+async fn link(
+    store: &Store,
+    user_id: &str,
+    identity: &UpstreamIdentity,
+    now: i64,
+) -> Result<(), LinkError> {
+    if let Some(existing) = store
+        .identity(&identity.provider, &identity.subject)
+        .await?
+    {
+        return if existing.user_id == user_id {
+            Ok(())
+        } else {
+            Err(LinkError::LinkedElsewhere)
+        };
+    }
+    match store.link_identity(&record(user_id, identity, now)).await {
+        Ok(()) => Ok(()),
+        // Not this identity (checked above): the account has one of this provider.
+        Err(StoreError::Conflict) => Err(LinkError::ProviderTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes the user's identity of `provider`, unless it is their last way to sign in.
+pub async fn unlink(
+    store: &Store,
+    user_id: &str,
+    provider: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    store.unlink_identity(user_id, provider, now).await
+}
+
+fn record(user_id: &str, identity: &UpstreamIdentity, now: i64) -> IdentityRecord {
+    IdentityRecord {
+        provider: identity.provider.clone(),
+        subject: identity.subject.clone(),
+        user_id: user_id.to_owned(),
+        email: identity.email.clone(),
+        hd: identity.hd.clone(),
+        created_at: now,
+    }
+}
+
+/// A new account for a first upstream sign-in: username and name from the profile (a taken
+/// username gets a suffix), the address kept with the provider's verified flag unless another
+/// account has it.
+async fn create(
+    store: &Store,
+    identity: &UpstreamIdentity,
+    email_trusted: bool,
+    now: i64,
+) -> Result<Resolution, LinkError> {
+    let email = match identity.email.as_deref() {
+        Some(e) if store.user_by_email(e).await?.is_none() => Some(e.to_owned()),
+        _ => None,
+    };
+    let base = username_base(identity);
+    for attempt in 0..6 {
+        let username = if attempt == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{}", &random_token()[..6].to_ascii_lowercase())
+        };
+        if store.user_by_username(&username).await?.is_some() {
+            continue;
+        }
+        let user = UserRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            email: email.clone(),
+            email_verified: email.is_some() && email_trusted,
+            name: identity.name.clone().filter(|n| !n.trim().is_empty()),
+            password_hash: None,
+            role: "user".into(),
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        match store
+            .create_user_with_identity(&user, &record(&user.id, identity, now))
+            .await
+        {
+            Ok(()) => {
+                return Ok(Resolution::SignIn {
+                    user_id: user.id,
+                    created: true,
+                });
+            }
+            // Someone took the username, the address or this very identity meanwhile.
+            Err(StoreError::Conflict) => {
+                if let Some(user_id) = linked_user(store, identity).await? {
+                    return Ok(Resolution::SignIn {
+                        user_id,
+                        created: false,
+                    });
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(LinkError::Store(StoreError::Conflict))
+}
+
+/// A username from the profile: the provider's suggestion, the address's local part or the
+/// name, kept to what usernames allow; else `{provider}-user`.
+fn username_base(identity: &UpstreamIdentity) -> String {
+    let candidates = [
+        identity.username_hint.as_deref(),
+        identity.email.as_deref().and_then(|e| e.split('@').next()),
+        identity.name.as_deref(),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(sanitize)
+        .find(|u| u.len() >= 3)
+        .unwrap_or_else(|| format!("{}-user", sanitize(&identity.provider)))
+}
+
+fn sanitize(value: &str) -> String {
+    let kept: String = value
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(24)
+        .collect();
+    kept.trim_matches(|c| matches!(c, '.' | '_' | '-'))
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(hint: Option<&str>, email: Option<&str>, name: Option<&str>) -> UpstreamIdentity {
+        UpstreamIdentity {
+            provider: "kakao".into(),
+            subject: "1".into(),
+            email: email.map(str::to_owned),
+            email_verified: false,
+            name: name.map(str::to_owned),
+            username_hint: hint.map(str::to_owned),
+            hd: None,
+        }
+    }
+
+    #[test]
+    fn usernames_come_from_the_profile_and_fit_the_rules() {
+        assert_eq!(
+            username_base(&identity(Some("Minji.Kim"), None, None)),
+            "minji.kim"
+        );
+        assert_eq!(
+            username_base(&identity(Some("민지"), Some("minji@example.kr"), None)),
+            "minji",
+            "a Korean nickname has no ASCII: the address's local part"
+        );
+        assert_eq!(
+            username_base(&identity(Some("김민지"), None, Some("김민지"))),
+            "kakao-user"
+        );
+        assert_eq!(
+            username_base(&identity(Some("--a--"), None, Some("Bo Ra"))),
+            "bora"
+        );
+        let long = "x".repeat(80);
+        assert_eq!(username_base(&identity(Some(&long), None, None)).len(), 24);
+    }
+}

@@ -1,0 +1,135 @@
+use sqlx::Row;
+
+use super::users::{self, UserRecord};
+use super::{Store, StoreError};
+
+/// An upstream identity linked to a user: (provider, subject) is unique, and a user has at
+/// most one identity per provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityRecord {
+    pub provider: String,
+    pub subject: String,
+    pub user_id: String,
+    /// The address the provider gave when the link was made (for the account page).
+    pub email: Option<String>,
+    /// Google's hosted domain, for a Workspace account.
+    pub hd: Option<String>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "provider, subject, user_id, email, hd, created_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<IdentityRecord, StoreError> {
+    Ok(IdentityRecord {
+        provider: row.try_get("provider")?,
+        subject: row.try_get("subject")?,
+        user_id: row.try_get("user_id")?,
+        email: row.try_get("email")?,
+        hd: row.try_get("hd")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn insert(i: &IdentityRecord) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO federated_identities (provider, subject, user_id, email, hd, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&i.provider)
+    .bind(&i.subject)
+    .bind(&i.user_id)
+    .bind(&i.email)
+    .bind(&i.hd)
+    .bind(i.created_at)
+}
+
+impl Store {
+    /// The user an upstream identity is linked to.
+    pub async fn identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<IdentityRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM federated_identities WHERE provider = $1 AND subject = $2"
+        ))
+        .bind(provider)
+        .bind(subject)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Every identity linked to a user, oldest first.
+    pub async fn identities_of(&self, user_id: &str) -> Result<Vec<IdentityRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM federated_identities WHERE user_id = $1 ORDER BY created_at, provider"
+        ))
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Links an identity; `Conflict` when it is linked already (to anyone) or the user has an
+    /// identity of this provider.
+    pub async fn link_identity(&self, identity: &IdentityRecord) -> Result<(), StoreError> {
+        insert(identity)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::from_insert)?;
+        Ok(())
+    }
+
+    /// Creates a user and links its first identity in one transaction: never a user without
+    /// its way to sign in. `Conflict` when the username, email or identity is taken.
+    pub async fn create_user_with_identity(
+        &self,
+        user: &UserRecord,
+        identity: &IdentityRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        users::insert(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_insert)?;
+        insert(identity)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_insert)?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Unlinks the user's identity of `provider`, unless it is the last way the user can sign
+    /// in (no password and no other identity). Returns whether it was removed. The user's row
+    /// is locked first (an UPDATE), so two unlinks at once cannot both leave the account
+    /// without a way in.
+    pub async fn unlink_identity(
+        &self,
+        user_id: &str,
+        provider: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let locked = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if locked.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let removed = sqlx::query(
+            "DELETE FROM federated_identities WHERE user_id = $1 AND provider = $2 AND ( \
+               EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
+               OR (SELECT COUNT(*) FROM federated_identities WHERE user_id = $1) > 1)",
+        )
+        .bind(user_id)
+        .bind(provider)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed.rows_affected() == 1)
+    }
+}
