@@ -374,4 +374,102 @@ async fn sign_in_with_a_real_browser(db: TestDb) {
     app.stop().await;
 }
 
-on_both_backends!(sign_in_with_a_real_browser);
+on_both_backends!(
+    sign_in_with_a_real_browser,
+    sign_in_with_kakao_in_a_real_browser
+);
+
+/// The Kakao button on the Korean login page, Kakao's approval (the stub), consent, and the
+/// code at the client; screenshots of the login page with every provider, in both languages.
+async fn sign_in_with_kakao_in_a_real_browser(db: TestDb) {
+    use crate::common::upstream::{Flavor, Person, Stub};
+    if !browser_available() {
+        return;
+    }
+    let backend = match db.backend {
+        Backend::Postgres => "postgres",
+        Backend::Sqlite => "sqlite",
+    };
+    let kakao = Stub::start(
+        Flavor::Kakao,
+        Person::new("4200000001", "b@kakao.example", true),
+    )
+    .await;
+    let naver = Stub::start(Flavor::Naver, Person::new("n-42", "b@naver.example", true)).await;
+    let google_stub =
+        Stub::start(Flavor::Google, Person::new("g-42", "b@gmail.example", true)).await;
+    let app = crate::federation::app_with(&db, |f| {
+        f.kakao = Some(crate::federation::oauth(&kakao));
+        f.naver = Some(crate::federation::oauth(&naver));
+        crate::federation::google(&google_stub)(f);
+    })
+    .await;
+    let c = app.client(AuthMethod::ClientSecretBasic, false).await;
+    let driver = Driver::start().await;
+    let shots = screenshots_dir();
+
+    let en = driver
+        .session(&db.dir().join("chromium-federation-en"), "en")
+        .await;
+    en.goto(&app.url(&auth_url(&c.id, &[("ui_locales", "en")])))
+        .await;
+    en.find("a.provider.google").await;
+    let html = en.source().await;
+    assert!(
+        html.contains("Login with Kakao") && html.contains("Log in with NAVER"),
+        "{html}"
+    );
+    en.screenshot(&shots.join(format!("{backend}-en-login-providers.png")))
+        .await;
+    en.close().await;
+
+    let browser = driver
+        .session(&db.dir().join("chromium-federation-ko"), "ko-KR")
+        .await;
+    browser
+        .goto(&app.url(&auth_url(&c.id, &[("ui_locales", "ko")])))
+        .await;
+    browser.find("a.provider.kakao").await;
+    let html = browser.source().await;
+    for label in ["카카오 로그인", "네이버 로그인", "Google 계정으로 로그인"] {
+        assert!(html.contains(label), "no {label:?}: {html}");
+    }
+    browser
+        .screenshot(&shots.join(format!("{backend}-ko-login-providers.png")))
+        .await;
+    browser.click("a.provider.kakao").await;
+
+    browser.find("button[name=decision][value=allow]").await;
+    let at = browser.url().await;
+    assert!(
+        at.starts_with(&app.url("/consent?request=")),
+        "after Kakao, consent: {at}"
+    );
+    browser
+        .screenshot(&shots.join(format!("{backend}-ko-consent-after-kakao.png")))
+        .await;
+    browser.click("button[name=decision][value=allow]").await;
+    let back = browser.wait_for_url(REDIRECT).await;
+    let code = crate::common::browser::query(&back)
+        .get("code")
+        .cloned()
+        .unwrap_or_else(|| panic!("no code: {back}"));
+    let reply = app.redeem(&c, &code).await;
+    let claims =
+        crate::common::fixtures::jwt_claims(reply.json["id_token"].as_str().unwrap_or_default());
+    let user_id = crate::federation::linked(&app, "kakao", "4200000001").await;
+    assert_eq!(
+        claims["sub"].as_str(),
+        user_id.as_deref(),
+        "the Kakao person's account"
+    );
+
+    browser.goto(&app.url("/account")).await;
+    browser.find("form[action='/account/link/naver']").await;
+    browser
+        .screenshot(&shots.join(format!("{backend}-ko-account.png")))
+        .await;
+    browser.close().await;
+    drop(driver);
+    app.stop().await;
+}

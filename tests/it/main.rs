@@ -10,6 +10,8 @@ mod authorize_steps;
 mod browser;
 mod cli;
 mod discovery_jwks;
+mod federation;
+mod federation_linking;
 mod keys;
 mod lifecycle;
 mod logout;

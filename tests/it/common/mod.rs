@@ -5,7 +5,9 @@
 
 pub mod browser;
 pub mod fixtures;
+pub mod process;
 pub mod rp;
+pub mod upstream;
 
 use std::path::PathBuf;
 use std::time::Duration;
