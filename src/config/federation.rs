@@ -226,34 +226,35 @@ fn credentials(
 
 impl RawFederation {
     pub(super) fn validate(self) -> Result<FederationConfig, ConfigError> {
-        let google = match credentials(
+        let google_issuer = upstream_url("federation.google.issuer", &self.google.issuer)?;
+        let google = credentials(
             "federation.google",
             self.google.client_id,
             self.google.client_secret,
-        )? {
-            Some((client_id, client_secret)) => Some(OidcUpstream {
-                id: "google".into(),
-                display_name: "Google".into(),
-                issuer: upstream_url("federation.google.issuer", &self.google.issuer)?,
-                client_id,
-                client_secret,
-                scopes: scopes(None),
-            }),
-            None => None,
-        };
+        )?
+        .map(|(client_id, client_secret)| OidcUpstream {
+            id: "google".into(),
+            display_name: "Google".into(),
+            issuer: google_issuer,
+            client_id,
+            client_secret,
+            scopes: scopes(None),
+        });
         let oauth = |name: &'static str,
                      raw: RawOAuth,
                      keys: [&'static str; 2]|
          -> Result<Option<OAuthUpstream>, ConfigError> {
-            Ok(match credentials(name, raw.client_id, raw.client_secret)? {
-                Some((client_id, client_secret)) => Some(OAuthUpstream {
+            // URLs are checked even for a provider that is off: a wrong one is a mistake.
+            let auth_base_url = upstream_url(keys[0], &raw.auth_base_url)?;
+            let api_base_url = upstream_url(keys[1], &raw.api_base_url)?;
+            Ok(credentials(name, raw.client_id, raw.client_secret)?.map(
+                |(client_id, client_secret)| OAuthUpstream {
                     client_id,
                     client_secret,
-                    auth_base_url: upstream_url(keys[0], &raw.auth_base_url)?,
-                    api_base_url: upstream_url(keys[1], &raw.api_base_url)?,
-                }),
-                None => None,
-            })
+                    auth_base_url,
+                    api_base_url,
+                },
+            ))
         };
         let kakao = oauth(
             "federation.kakao",

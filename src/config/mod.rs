@@ -251,7 +251,7 @@ impl Config {
             .merge(
                 Env::prefixed("MUNJIGI_")
                     .ignore(&["config", "test_pg_url"])
-                    .filter(|key| !key.as_str().starts_with("federation_")),
+                    .filter(|key| !key.starts_with("federation_")),
             )
             .merge(Env::raw().only(&["database_url"]));
         let figment = federation::merge_env(figment);

@@ -41,6 +41,17 @@ fn bad_configuration_stops_with_a_message_naming_the_setting() {
             "MUNJIGI_LOG_FORMAT (log_format)",
         ),
         ("MUNJIGI_DB_MAX_CONNECTIONS", "many", "DB_MAX_CONNECTIONS"),
+        (
+            "MUNJIGI_FEDERATION_NAVER_CLIENT_ID",
+            "only-the-id",
+            "MUNJIGI_FEDERATION_NAVER (federation.naver)",
+        ),
+        (
+            "MUNJIGI_FEDERATION_KAKAO_AUTH_BASE_URL",
+            "http://kauth.kakao.com",
+            "must use https",
+        ),
+        ("MUNJIGI_FEDERATION_LINE_CLIENT_ID", "x", "line_client_id"),
     ];
     for (var, value, expected) in cases {
         for command in ["check-config", "serve"] {
@@ -74,7 +85,10 @@ fn check_config_layers_file_and_environment_and_redacts_secrets() {
     let file = dir.join("munjigi.toml");
     let _ = std::fs::write(
         &file,
-        "issuer = \"https://file.example.com\"\nbind = \"0.0.0.0:9000\"\n",
+        "issuer = \"https://file.example.com\"\nbind = \"0.0.0.0:9000\"\n\
+         [federation.google]\nclient_id = \"g.apps.example\"\nclient_secret = \"google-secret\"\n\
+         [[federation.oidc]]\nid = \"corp\"\ndisplay_name = \"Corp\"\n\
+         issuer = \"https://sso.corp.example\"\nclient_id = \"c\"\nclient_secret = \"corp-secret\"\n",
     );
     let out = run(munjigi(&dir)
         .arg("check-config")
@@ -87,8 +101,27 @@ fn check_config_layers_file_and_environment_and_redacts_secrets() {
         .env(
             "MUNJIGI_KEK",
             "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=",
-        ));
+        )
+        // A numeric-looking key stays a string, leading zero and all.
+        .env("MUNJIGI_FEDERATION_KAKAO_CLIENT_ID", "0123456789")
+        .env("MUNJIGI_FEDERATION_KAKAO_CLIENT_SECRET", "kakao-secret"));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("federation kakao: auth https://kauth.kakao.com")
+            && stdout.contains("client_id 0123456789"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("federation google: issuer https://accounts.google.com")
+            && stdout.contains("federation corp: issuer https://sso.corp.example"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("kakao-secret")
+            && !stdout.contains("google-secret")
+            && !stdout.contains("corp-secret"),
+        "{stdout}"
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout.contains("issuer = \"https://env.example.com\""),
