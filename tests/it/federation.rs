@@ -108,14 +108,10 @@ pub async fn user_count(app: &TestApp) -> i64 {
         .expect("count users")
 }
 
-async fn google_signs_in_end_to_end_with_an_openidconnect_rp(db: TestDb) {
-    let stub = Stub::start(
-        Flavor::Google,
-        Person::new("g-1", "minji@gmail.example", true),
-    )
-    .await;
-    let app = app_with(&db, google(&stub)).await;
-    let c = app.client(AuthMethod::ClientSecretBasic, false).await;
+/// The `openidconnect` crate as the third-party app: discovery, PKCE, nonce; the person picks
+/// the provider with `class` on the login page; the id_token is verified by the crate.
+/// Returns the verified subject and the raw claims.
+async fn rp_sign_in(app: &TestApp, c: &Registered, class: &str) -> (String, serde_json::Value) {
     let rp = rp::discover(&app.base, &c.id, c.secret.as_deref(), REDIRECT).await;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, _csrf, nonce) = rp
@@ -125,13 +121,36 @@ async fn google_signs_in_end_to_end_with_an_openidconnect_rp(db: TestDb) {
             Nonce::new_random,
         )
         .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let browser = Browser::new(&app);
-    let login = browser.follow(browser.get(url.as_str()).await).await;
-    let html = login.text().await.unwrap_or_default();
-    assert!(html.contains("Sign in with Google"), "the button: {html}");
-    let code = code_via(&browser, url.as_str(), "google").await;
+    let code = code_via(&Browser::new(app), url.as_str(), class).await;
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&rp::http)
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().expect("an id_token");
+    let claims = id_token
+        .claims(&rp.id_token_verifier(), &nonce)
+        .expect("the id_token verifies");
+    (
+        claims.subject().as_str().to_owned(),
+        jwt_claims(&id_token.to_string()),
+    )
+}
+
+async fn google_signs_in_end_to_end_with_an_openidconnect_rp(db: TestDb) {
+    let stub = Stub::start(
+        Flavor::Google,
+        Person::new("g-1", "minji@gmail.example", true),
+    )
+    .await;
+    let app = app_with(&db, google(&stub)).await;
+    let c = app.client(AuthMethod::ClientSecretBasic, false).await;
+    let (subject, raw) = rp_sign_in(&app, &c, "google").await;
 
     // What munjigi asked of Google.
     let asked = stub.last_authorize();
@@ -144,25 +163,8 @@ async fn google_signs_in_end_to_end_with_an_openidconnect_rp(db: TestDb) {
         asked.get("redirect_uri").map(String::as_str),
         Some(format!("{}/login/google/callback", app.base).as_str())
     );
-
-    let tokens = rp
-        .exchange_code(AuthorizationCode::new(code))
-        .expect("token endpoint")
-        .set_pkce_verifier(verifier)
-        .request_async(&rp::http)
-        .await
-        .expect("code exchange");
-    let id_token = tokens.id_token().expect("an id_token");
-    let claims = id_token
-        .claims(&rp.id_token_verifier(), &nonce)
-        .expect("the id_token verifies");
     let user_id = linked(&app, "google", "g-1").await.expect("linked");
-    assert_eq!(
-        claims.subject().as_str(),
-        user_id,
-        "sub is the munjigi user"
-    );
-    let raw = jwt_claims(&id_token.to_string());
+    assert_eq!(subject, user_id, "sub is the munjigi user");
     assert_eq!(raw["idp"], "google");
     assert_eq!(raw["amr"], serde_json::json!(["fed"]));
     assert_eq!(raw["email"], "minji@gmail.example");
@@ -218,6 +220,10 @@ async fn kakao_signs_in_end_to_end(db: TestDb) {
     );
     assert_eq!(user.name.as_deref(), Some("민지"));
     assert!(user.password_hash.is_none());
+    // The same person through the openidconnect crate as the app.
+    let (subject, raw) = rp_sign_in(&app, &c, "kakao").await;
+    assert_eq!(subject, user_id);
+    assert_eq!(raw["idp"], "kakao");
     app.stop().await;
 }
 
@@ -237,6 +243,9 @@ async fn naver_signs_in_end_to_end(db: TestDb) {
     let user_id = linked(&app, "naver", "naver-abc").await.expect("linked");
     assert_eq!(claims["sub"].as_str(), Some(user_id.as_str()));
     assert_eq!(claims["email_verified"], false, "Naver vouches for nothing");
+    let (subject, raw) = rp_sign_in(&app, &c, "naver").await;
+    assert_eq!(subject, user_id);
+    assert_eq!(raw["idp"], "naver");
     app.stop().await;
 }
 
