@@ -409,6 +409,7 @@ async fn user_command(config: &Config, command: UserCommand) -> Result<(), CliEr
         ))),
         Err(CreateUserError::Store(e)) => Err(e.into()),
         Err(CreateUserError::Password(e)) => Err(CliError::Usage(e.to_string())),
+        Err(e @ CreateUserError::Throttled(_)) => Err(CliError::Usage(e.to_string())),
     };
     store.close().await;
     result

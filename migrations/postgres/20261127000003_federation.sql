@@ -9,3 +9,7 @@ CREATE UNIQUE INDEX federated_identities_one_per_provider ON federated_identitie
 
 -- Google's hosted domain (`hd`) of a Workspace account, kept as the provider gave it.
 ALTER TABLE federated_identities ADD COLUMN hd TEXT;
+
+-- Usernames are unique regardless of case ("Alice" and "alice" are one name), and looked up
+-- through this index.
+CREATE UNIQUE INDEX users_username_lower ON users (lower(username));

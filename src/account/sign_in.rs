@@ -79,10 +79,9 @@ impl Accounts<'_> {
         now: i64,
     ) -> Result<SignIn, PasswordSignInError> {
         let login = login.trim();
-        let wait = self.throttle.wait_secs(login, ip, now);
-        if wait > 0 {
-            return Err(PasswordSignInError::Throttled(wait));
-        }
+        self.throttle
+            .begin(login, ip, now)
+            .map_err(PasswordSignInError::Throttled)?;
         let user = self.store.user_by_login(login).await?;
         let stored_hash = user
             .as_ref()
@@ -91,13 +90,10 @@ impl Accounts<'_> {
         let ok = password::verify(password, stored_hash).await?;
         match (ok, user) {
             (true, Some(user)) => {
-                self.throttle.record_success(login);
+                self.throttle.succeeded(login, ip);
                 Ok(SignIn::password(user.id, now))
             }
-            _ => {
-                self.throttle.record_failure(login, ip, now);
-                Err(PasswordSignInError::Invalid)
-            }
+            _ => Err(PasswordSignInError::Invalid),
         }
     }
 }

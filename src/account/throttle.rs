@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 const FREE_FAILURES_PER_ACCOUNT: u32 = 5;
 const FREE_FAILURES_PER_IP: u32 = 20;
+/// Accounts one address may try to create per window.
+const FREE_SIGNUPS_PER_IP: u32 = 10;
 const WINDOW_SECS: i64 = 15 * 60;
 const BASE_LOCK_SECS: i64 = 30;
 const MAX_LOCK_SECS: i64 = 15 * 60;
@@ -26,9 +28,49 @@ struct Failures {
 pub struct LoginThrottle {
     accounts: Mutex<HashMap<String, Failures>>,
     ips: Mutex<HashMap<IpAddr, Failures>>,
+    signups: Mutex<HashMap<IpAddr, Failures>>,
 }
 
 impl LoginThrottle {
+    /// Starts a sign-in attempt: `Err(seconds)` while the account or address must wait;
+    /// otherwise the attempt is counted as a failure *before* the password is checked, so a
+    /// burst of concurrent guesses is throttled as surely as a sequence. `succeeded` takes it
+    /// back.
+    pub fn begin(&self, login: &str, ip: Option<IpAddr>, now: i64) -> Result<(), i64> {
+        let wait = self.wait_secs(login, ip, now);
+        if wait > 0 {
+            return Err(wait);
+        }
+        self.record_failure(login, ip, now);
+        Ok(())
+    }
+
+    /// The attempt `begin` counted was right: the account starts afresh, and the address's
+    /// count forgets this attempt (but not its other failures).
+    pub fn succeeded(&self, login: &str, ip: Option<IpAddr>) {
+        self.record_success(login);
+        if let Some(ip) = ip
+            && let Some(f) = lock(&self.ips).get_mut(&ip)
+        {
+            f.count = f.count.saturating_sub(1);
+            if f.count < FREE_FAILURES_PER_IP {
+                f.locked_until = 0;
+            }
+        }
+    }
+
+    /// Counts an account creation from `ip`: `Err(seconds)` once the address made too many.
+    pub fn begin_signup(&self, ip: Option<IpAddr>, now: i64) -> Result<(), i64> {
+        let Some(ip) = ip else { return Ok(()) };
+        let mut signups = lock(&self.signups);
+        let wait = signups.get(&ip).map_or(0, |f| f.locked_until - now);
+        if wait > 0 {
+            return Err(wait);
+        }
+        bump(&mut signups, ip, FREE_SIGNUPS_PER_IP, now);
+        Ok(())
+    }
+
     /// Seconds to wait before this account or this address may try again (0: go ahead).
     pub fn wait_secs(&self, login: &str, ip: Option<IpAddr>, now: i64) -> i64 {
         let key = login.trim().to_lowercase();
@@ -109,6 +151,40 @@ mod tests {
         );
         t.record_success("alice");
         assert_eq!(t.wait_secs("alice", None, 1000 + BASE_LOCK_SECS), 0);
+    }
+
+    #[test]
+    fn attempts_count_before_the_check_and_a_success_is_taken_back() {
+        let t = LoginThrottle::default();
+        let ip: Option<IpAddr> = "192.0.2.9".parse().ok();
+        // Five concurrent attempts all begin before any finishes: the sixth must wait.
+        for _ in 0..FREE_FAILURES_PER_ACCOUNT {
+            assert!(t.begin("carol", ip, 100).is_ok());
+        }
+        assert!(t.begin("carol", ip, 100).is_err());
+        let t = LoginThrottle::default();
+        for n in 0..FREE_FAILURES_PER_IP - 1 {
+            assert!(t.begin(&format!("u{n}"), ip, 100).is_ok());
+        }
+        assert!(t.begin("right", ip, 100).is_ok());
+        t.succeeded("right", ip);
+        assert_eq!(
+            t.wait_secs("next", ip, 100),
+            0,
+            "a success is not a failure"
+        );
+    }
+
+    #[test]
+    fn signups_per_address_are_limited() {
+        let t = LoginThrottle::default();
+        let ip: Option<IpAddr> = "192.0.2.7".parse().ok();
+        for _ in 0..FREE_SIGNUPS_PER_IP - 1 {
+            assert!(t.begin_signup(ip, 10).is_ok());
+        }
+        assert!(t.begin_signup(ip, 10).is_ok());
+        assert!(t.begin_signup(ip, 10).is_err());
+        assert!(t.begin_signup(None, 10).is_ok());
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum InvalidUser {
     Email,
     PasswordTooShort,
     PasswordTooLong,
+    /// A password from the list of the most common ones, or made of the username or email.
+    PasswordCommon,
+    NameTooLong,
     Unavailable,
 }
 
@@ -47,11 +50,41 @@ pub enum CreateUserError {
     Store(StoreError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
+    /// Too many accounts from this address lately: wait this many seconds.
+    #[error("too many sign-ups; try again in {0} s")]
+    Throttled(i64),
 }
 
 pub const PASSWORD_MIN: usize = 8;
 /// argon2 accepts more, but a cap keeps one request from costing unbounded memory and time.
 pub const PASSWORD_MAX: usize = 256;
+/// A display name goes into every ID token: kept short.
+pub const NAME_MAX: usize = 100;
+
+/// Whether a password is one attackers try first: a common one, one character repeated, or
+/// the username or the address itself.
+pub fn is_guessable(password: &str, username: &str, email: &str) -> bool {
+    static COMMON: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        include_str!("common_passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+    let lower = password.to_lowercase();
+    let mut chars = lower.chars();
+    let first = chars.next();
+    common.contains(lower.as_str())
+        || chars.all(|c| Some(c) == first)
+        || (!username.is_empty() && lower.contains(&username.to_lowercase()))
+        || (!email.is_empty() && lower == email.to_lowercase())
+        || email
+            .split('@')
+            .next()
+            .is_some_and(|local| local.len() >= 4 && lower.contains(&local.to_lowercase()))
+}
 
 pub fn validate(new: &NewUser) -> Vec<InvalidUser> {
     let mut problems = Vec::new();
@@ -72,7 +105,16 @@ pub fn validate(new: &NewUser) -> Vec<InvalidUser> {
             problems.push(InvalidUser::PasswordTooShort);
         } else if n > PASSWORD_MAX {
             problems.push(InvalidUser::PasswordTooLong);
+        } else if is_guessable(p, &new.username, &new.email) {
+            problems.push(InvalidUser::PasswordCommon);
         }
+    }
+    if new
+        .name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > NAME_MAX)
+    {
+        problems.push(InvalidUser::NameTooLong);
     }
     problems
 }
@@ -93,7 +135,17 @@ fn is_plausible_email(email: &str) -> bool {
 }
 
 impl super::Accounts<'_> {
-    pub async fn create_user(&self, new: NewUser, now: i64) -> Result<UserRecord, CreateUserError> {
+    /// Signup from the hosted page: limited per address, and the password hashed only once
+    /// every cheap check has passed.
+    pub async fn sign_up(
+        &self,
+        new: NewUser,
+        ip: Option<std::net::IpAddr>,
+        now: i64,
+    ) -> Result<UserRecord, CreateUserError> {
+        self.throttle
+            .begin_signup(ip, now)
+            .map_err(CreateUserError::Throttled)?;
         create(self.store, new, now).await
     }
 }
@@ -102,6 +154,18 @@ pub async fn create(store: &Store, new: NewUser, now: i64) -> Result<UserRecord,
     let problems = validate(&new);
     if !problems.is_empty() {
         return Err(CreateUserError::Invalid(problems));
+    }
+    // Taken names are found before the (costly) hash; the insert still decides races.
+    let taken = store
+        .user_by_username(&new.username)
+        .await
+        .map_err(CreateUserError::Store)?;
+    let email_taken = store
+        .user_by_email(new.email.trim())
+        .await
+        .map_err(CreateUserError::Store)?;
+    if taken.is_some() || email_taken.is_some() {
+        return Err(CreateUserError::Invalid(vec![InvalidUser::Unavailable]));
     }
     let password_hash = match new.password {
         Some(p) => Some(password::hash(p).await?),
@@ -169,5 +233,22 @@ mod tests {
             validate(&new("alice", "alice@example.com", &long)),
             [InvalidUser::PasswordTooLong]
         );
+        for guessable in [
+            "password",
+            "12345678",
+            "Qwerty123",
+            "aaaaaaaaaa",
+            "alice2026!",
+            "x-alice-x1",
+        ] {
+            assert_eq!(
+                validate(&new("alice", "someone@example.com", guessable)),
+                [InvalidUser::PasswordCommon],
+                "{guessable}"
+            );
+        }
+        let mut long_name = new("alice", "alice@example.com", "long enough");
+        long_name.name = Some("가".repeat(NAME_MAX + 1));
+        assert_eq!(validate(&long_name), [InvalidUser::NameTooLong]);
     }
 }

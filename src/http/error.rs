@@ -137,6 +137,8 @@ impl IntoResponse for BearerError {
 pub struct PageError {
     pub status: StatusCode,
     pub view: PageErrorView,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 /// One of the page texts, picked once the language is known.
@@ -175,7 +177,22 @@ impl PageError {
                 message,
                 back: None,
             },
+            retry_after: None,
         }
+    }
+
+    /// Too many attempts: 429 with `Retry-After`.
+    pub fn throttled(wait_secs: i64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, |t| t.too_many_attempts);
+        e.retry_after = Some(wait_secs.max(1).unsigned_abs());
+        e
+    }
+
+    /// Every password-hashing turn is taken: 503, come back in a moment.
+    pub fn busy() -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, |t| t.try_again_later);
+        e.retry_after = Some(2);
+        e
     }
 
     /// A way back from the error page other than the start page.
@@ -211,6 +228,11 @@ impl PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         response.extensions_mut().insert(self.view);
         response
     }
@@ -240,6 +262,9 @@ impl From<crate::oauth::authorize::flow::FlowError> for PageError {
 
 impl From<crate::account::password::PasswordError> for PageError {
     fn from(e: crate::account::password::PasswordError) -> Self {
-        Self::unavailable(e)
+        match e {
+            crate::account::password::PasswordError::Busy => Self::busy(),
+            other => Self::unavailable(other),
+        }
     }
 }

@@ -95,20 +95,22 @@ impl Store {
             return self.user_by_username(login).await;
         }
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM users WHERE username = $1 OR email_normalized = $2"
+            "SELECT {COLUMNS} FROM users WHERE lower(username) = $1 OR email_normalized = $1"
         ))
-        .bind(login)
         .bind(login.to_lowercase())
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(from_row).transpose()
     }
 
+    /// The user with this username, ignoring case.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE lower(username) = $1"
+        ))
+        .bind(username.to_lowercase())
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(from_row).transpose()
     }
 

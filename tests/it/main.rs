@@ -6,6 +6,7 @@
 
 mod common;
 
+mod abuse;
 mod authorize_steps;
 mod browser;
 mod cli;

@@ -465,10 +465,20 @@ pub async fn link_submit(
             sign_in.idp = Some(link.identity.provider.clone());
             return complete_link(&state, &session, link, sign_in).await;
         }
-        Err(PasswordSignInError::Throttled(wait)) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            lang.texts().throttled_message(wait.unsigned_abs()),
-        ),
+        Err(PasswordSignInError::Throttled(wait)) => {
+            let page = link_page(
+                &state,
+                &page,
+                &session,
+                &form.request,
+                Some((
+                    StatusCode::TOO_MANY_REQUESTS,
+                    lang.texts().throttled_message(wait.unsigned_abs()),
+                )),
+            )
+            .await?;
+            return Ok(super::page::retry_after(page, wait));
+        }
         Err(PasswordSignInError::Invalid) => (
             StatusCode::UNAUTHORIZED,
             lang.texts().invalid_credentials.to_owned(),

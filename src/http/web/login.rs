@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use super::federation::login_buttons;
 use super::i18n::Lang;
-use super::page::{Page, no_store, see_other};
+use super::page::{Page, no_store, retry_after, see_other};
 use super::views::LoginPage;
 use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::app::AppState;
@@ -114,6 +114,7 @@ pub async fn submit(
             .and_then(|p| p.request.ui_locales.as_deref()),
     );
     let t = lang.texts();
+    let mut wait = None;
     let failure = if session::check_csrf(&session, &form.csrf).await.is_err() {
         (StatusCode::FORBIDDEN, t.csrf_failed.to_owned())
     } else {
@@ -128,10 +129,13 @@ pub async fn submit(
             .await;
         match attempt {
             Ok(signed_in) => return finish_sign_in(&session, &signed_in, &form.request).await,
-            Err(PasswordSignInError::Throttled(wait)) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                t.throttled_message(wait.unsigned_abs()),
-            ),
+            Err(PasswordSignInError::Throttled(secs)) => {
+                wait = Some(secs);
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    t.throttled_message(secs.unsigned_abs()),
+                )
+            }
             Err(PasswordSignInError::Invalid) => {
                 (StatusCode::UNAUTHORIZED, t.invalid_credentials.to_owned())
             }
@@ -139,7 +143,7 @@ pub async fn submit(
             Err(PasswordSignInError::Password(e)) => return Err(e.into()),
         }
     };
-    render(
+    let answer = render(
         &state,
         &page,
         &session,
@@ -147,7 +151,11 @@ pub async fn submit(
         pending.as_ref(),
         Some(failure),
     )
-    .await
+    .await?;
+    Ok(match wait {
+        Some(secs) => retry_after(answer, secs),
+        None => answer,
+    })
 }
 
 /// After any way of signing in (password, signup, upstream provider): a fresh session id, the

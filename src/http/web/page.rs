@@ -117,7 +117,12 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
             .map_or_else(|| "/".to_owned(), |(href, _)| href.clone()),
         back_label: view.back.map_or(t.back_link, |(_, label)| label(t)),
     };
-    (response.status(), no_store(page.into_response())).into_response()
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let mut rendered = (response.status(), no_store(page.into_response())).into_response();
+    if let Some(value) = retry_after {
+        rendered.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    rendered
 }
 
 /// Pages carry per-session tokens: never cache them.
@@ -131,4 +136,12 @@ pub fn no_store(mut response: Response) -> Response {
 /// 303 See Other: after a form post, the browser follows with GET.
 pub fn see_other(location: &str) -> Response {
     no_store(Redirect::to(location).into_response())
+}
+
+/// Adds `Retry-After` to a 429 or 503 that is a page of its own (the login form again).
+pub fn retry_after(mut response: Response, secs: i64) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }

@@ -1,7 +1,9 @@
 //! The signup page (switchable off with `signup_enabled = false`).
 
+use std::net::SocketAddr;
+
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -78,6 +80,8 @@ fn message(t: &Texts, problem: &InvalidUser) -> &'static str {
         InvalidUser::Email => t.email_invalid,
         InvalidUser::PasswordTooShort => t.password_too_short,
         InvalidUser::PasswordTooLong => t.password_too_long,
+        InvalidUser::PasswordCommon => t.password_common,
+        InvalidUser::NameTooLong => t.name_too_long,
         InvalidUser::Unavailable => t.signup_unavailable,
     }
 }
@@ -86,6 +90,7 @@ pub async fn submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, PageError> {
     let lang = open_page(&state, &page, &session, &form.request).await?;
@@ -115,12 +120,16 @@ pub async fn submit(
         role: Role::User,
         email_verified: false,
     };
-    let created = match state.accounts().create_user(new, now).await {
+    let created = match state.accounts().sign_up(new, Some(peer.ip()), now).await {
         Ok(u) => u,
         Err(CreateUserError::Invalid(problems)) => {
             let errors = problems.iter().map(|p| message(t, p).to_owned()).collect();
             return again(errors, csrf, StatusCode::UNPROCESSABLE_ENTITY);
         }
+        Err(CreateUserError::Throttled(wait)) => {
+            return Err(PageError::throttled(wait));
+        }
+        Err(CreateUserError::Password(e)) => return Err(e.into()),
         Err(e) => return Err(PageError::unavailable(e)),
     };
     finish_sign_in(&session, &SignIn::password(created.id, now), &form.request).await

@@ -67,6 +67,8 @@ pub struct Texts {
     pub email_invalid: &'static str,
     pub password_too_short: &'static str,
     pub password_too_long: &'static str,
+    pub password_common: &'static str,
+    pub name_too_long: &'static str,
     /// Does not say whether the username or the email is taken.
     pub signup_unavailable: &'static str,
     pub signup_disabled: &'static str,
@@ -74,6 +76,8 @@ pub struct Texts {
     pub request_expired: &'static str,
     /// Our own failure: storage or signing unavailable.
     pub try_again_later: &'static str,
+    /// Too many attempts, without a count of seconds.
+    pub too_many_attempts: &'static str,
 
     // Upstream providers (federation).
     /// Between the password form and the provider buttons.
@@ -176,10 +180,13 @@ pub static KO: Texts = Texts {
     email_invalid: "올바른 이메일 주소를 입력하세요.",
     password_too_short: "비밀번호는 8자 이상이어야 합니다.",
     password_too_long: "비밀번호가 너무 깁니다.",
+    password_common: "너무 흔하거나 추측하기 쉬운 비밀번호입니다. 다른 비밀번호를 고르세요.",
+    name_too_long: "이름은 100자까지 쓸 수 있습니다.",
     signup_unavailable: "이 아이디 또는 이메일은 사용할 수 없습니다.",
     signup_disabled: "현재 회원가입을 받지 않습니다.",
     request_expired: "로그인 요청이 만료되었거나 이미 사용되었습니다. 앱으로 돌아가 다시 시도하세요.",
     try_again_later: "일시적인 문제로 요청을 처리하지 못했습니다. 잠시 후 다시 시도하세요.",
+    too_many_attempts: "시도가 너무 많습니다. 잠시 후 다시 시도하세요.",
 
     or_divider: "또는",
     google_button: "Google 계정으로 로그인",
@@ -264,10 +271,13 @@ pub static EN: Texts = Texts {
     email_invalid: "Enter a valid email address.",
     password_too_short: "The password must be at least 8 characters.",
     password_too_long: "The password is too long.",
+    password_common: "That password is too common or too easy to guess. Please choose another.",
+    name_too_long: "The name can be at most 100 characters.",
     signup_unavailable: "That username or email cannot be used.",
     signup_disabled: "Sign-up is currently closed.",
     request_expired: "This sign-in request has expired or was already used. Go back to the app and try again.",
     try_again_later: "We could not complete your request just now. Please try again in a moment.",
+    too_many_attempts: "Too many attempts. Please try again later.",
 
     or_divider: "or",
     google_button: "Sign in with Google",
