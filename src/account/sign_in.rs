@@ -82,7 +82,12 @@ impl Accounts<'_> {
         self.throttle
             .begin(login, ip, now)
             .map_err(PasswordSignInError::Throttled)?;
-        let user = self.store.user_by_login(login).await?;
+        // A login no account can have is looked up nowhere (and still costs a hash below).
+        let user = if login.is_empty() || login.len() > 320 || login.chars().any(char::is_control) {
+            None
+        } else {
+            self.store.user_by_login(login).await?
+        };
         let stored_hash = user
             .as_ref()
             .filter(|u| !u.disabled)

@@ -240,6 +240,9 @@ impl IntoResponse for PageError {
 
 impl From<crate::store::StoreError> for PageError {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_bad_input() {
+            return Self::new(StatusCode::BAD_REQUEST, |t| t.error_bad_request);
+        }
         Self::unavailable(e)
     }
 }

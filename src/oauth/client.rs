@@ -152,6 +152,9 @@ pub async fn register(
     {
         check_redirect_uri(uri).map_err(RegisterError::Invalid)?;
     }
+    if let Some(uri) = &new.backchannel_logout_uri {
+        check_backchannel_uri(uri).map_err(RegisterError::Invalid)?;
+    }
     if new.auth_method == AuthMethod::None
         && new.grant_types.contains(&GrantType::ClientCredentials)
     {
@@ -240,6 +243,44 @@ fn check_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
+/// Back-Channel Logout 1.0 §2.2: where munjigi itself sends requests, so https (http only on
+/// loopback), no fragment, no credentials, and never a link-local address (cloud metadata
+/// services live there).
+fn check_backchannel_uri(uri: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| format!("backchannel logout URI {uri:?} is not absolute: {e}"))?;
+    if parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "backchannel logout URI {uri:?} must not have a fragment or credentials"
+        ));
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) if ip.is_link_local() || ip.is_unspecified() => {
+            return Err(format!(
+                "backchannel logout URI {uri:?}: link-local address"
+            ));
+        }
+        Some(url::Host::Ipv6(ip))
+            if (ip.segments()[0] & 0xffc0) == 0xfe80 || ip.is_unspecified() =>
+        {
+            return Err(format!(
+                "backchannel logout URI {uri:?}: link-local address"
+            ));
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!(
+            "backchannel logout URI {uri:?} must use https (http only on loopback)"
+        )),
+    }
+}
+
 /// A client for unit tests: confidential, or public when `public`.
 #[cfg(test)]
 pub(crate) fn fixture(public: bool) -> Client {
@@ -275,6 +316,20 @@ pub(crate) fn fixture(public: bool) -> Client {
 #[cfg(test)]
 mod tests {
     use super::check_redirect_uri;
+
+    #[test]
+    fn backchannel_uris_are_https_and_never_link_local() {
+        use super::check_backchannel_uri as check;
+        assert!(check("https://app.example.com/logout").is_ok());
+        assert!(check("http://127.0.0.1:9000/bc").is_ok());
+        assert!(check("http://169.254.169.254/latest/meta-data").is_err());
+        assert!(check("https://169.254.169.254/x").is_err());
+        assert!(check("https://[fe80::1]/x").is_err());
+        assert!(check("gopher://app.example.com/").is_err());
+        assert!(check("http://app.example.com/bc").is_err());
+        assert!(check("https://u:p@app.example.com/bc").is_err());
+        assert!(check("https://app.example.com/bc#x").is_err());
+    }
 
     #[test]
     fn redirect_uri_registration_rules() {

@@ -35,7 +35,17 @@ impl PresentedCredentials {
         authorization: Option<&str>,
         form_client_id: Option<String>,
         form_client_secret: Option<String>,
+        assertion: bool,
     ) -> Result<Self, OAuthError> {
+        if assertion {
+            // RFC 6749 §2.3: one method per request; and JWT assertions (RFC 7523) are not
+            // a method munjigi offers.
+            return Err(if authorization.is_some() || form_client_secret.is_some() {
+                OAuthError::invalid_request("use one client authentication method, not two")
+            } else {
+                OAuthError::invalid_client()
+            });
+        }
         let basic = match authorization {
             None => None,
             Some(value) => Some(parse_basic(value).ok_or_else(OAuthError::invalid_client)?),
@@ -64,7 +74,10 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
             .next()
             .map(|(_, v)| v.into_owned())
     };
-    Some((unescape(id)?, unescape(secret)?))
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    // Ids and secrets are printable; anything else is not a credential of ours.
+    let printable = |v: &str| !v.chars().any(char::is_control);
+    (printable(&id) && printable(&secret)).then_some((id, secret))
 }
 
 /// Authenticates the client by the method it registered, and no other.
@@ -134,5 +147,10 @@ mod tests {
         assert_eq!(parse_basic("Bearer abc"), None);
         assert_eq!(parse_basic("Basic !!!"), None);
         assert_eq!(parse_basic("Basic"), None);
+        let nul = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "a\0b:s")
+        );
+        assert_eq!(parse_basic(&nul), None);
     }
 }

@@ -80,11 +80,22 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
+    /// The description is kept to RFC 6749 §5.2's characters (printable ASCII without `"` and
+    /// `\`): it can echo what a request sent, and it travels in JSON, URLs and headers.
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            description: description.into(),
-        }
+        let description = description.into();
+        let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
+        let description = if description.chars().all(allowed) {
+            description
+        } else {
+            Cow::Owned(
+                description
+                    .chars()
+                    .map(|c| if allowed(c) { c } else { '?' })
+                    .collect(),
+            )
+        };
+        Self { code, description }
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
@@ -109,10 +120,28 @@ impl OAuthError {
 
 impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_bad_input() {
+            return Self::invalid_request("a parameter has a value that cannot be used");
+        }
         tracing::error!(error = %e, "store error");
         Self::new(
             ErrorCode::TemporarilyUnavailable,
             "storage is unavailable; try again",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_to_the_allowed_characters() {
+        let e = OAuthError::invalid_request(format!("bad value {:?}", "x\\y\"é\n"));
+        assert_eq!(e.description, "bad value ?x??y????n?");
+        assert_eq!(
+            OAuthError::invalid_client().description,
+            "client authentication failed"
+        );
     }
 }

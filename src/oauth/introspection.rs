@@ -17,6 +17,14 @@ pub async fn introspect(
     token: &str,
 ) -> Result<Map<String, Value>, OAuthError> {
     let (store, issuer, now) = (ctx.store, ctx.issuer, ctx.now);
+    // A public client proves nothing by its id alone: it may not learn about tokens (RFC
+    // 7662 §2.1 wants the caller authorised).
+    if client.is_public() {
+        return Err(OAuthError::new(
+            super::error::ErrorCode::InvalidClient,
+            "introspection needs a confidential client",
+        ));
+    }
     let inactive = || {
         let mut m = Map::new();
         m.insert("active".into(), false.into());

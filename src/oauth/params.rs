@@ -36,6 +36,9 @@ impl Params {
             Some(v) if v.len() > MAX_PARAM_LEN => {
                 Err(OAuthError::invalid_request(format!("{name} is too long")))
             }
+            Some(v) if v.chars().any(char::is_control) => Err(OAuthError::invalid_request(
+                format!("{name} contains a control character"),
+            )),
             Some("") => Ok(None),
             other => Ok(other),
         }
@@ -91,6 +94,12 @@ mod tests {
         assert_eq!(err.as_deref(), Some("invalid_request: a is repeated"));
         assert!(twice.single("a").is_err());
         assert_eq!(twice.first("a"), Some("1"));
+        assert!(
+            Params::decode(b"client_id=a%00b")
+                .single("client_id")
+                .is_err()
+        );
+        assert!(Params::decode(b"state=a%0D%0Ab").single("state").is_err());
         let long = Params::decode(format!("s={}", "x".repeat(MAX_PARAM_LEN + 1)).as_bytes());
         assert!(long.single("s").is_err());
         assert_eq!(

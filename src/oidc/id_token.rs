@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::keys::{KeySet, SigningAlg};
+use crate::oauth::error::OAuthError;
 
 use crate::keys::jwt::{self, JwtError};
 
@@ -43,10 +44,26 @@ pub fn at_hash(access_token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-/// The subject of an `id_token_hint` we issued (expired hints are fine, OIDC Core §3.1.2.1).
+/// Reads an `id_token_hint` (OIDC Core §3.1.2.1, RP-Initiated Logout §2): an ID token we
+/// issued — our signature and issuer, and `typ` JWT, so an access token or a logout token
+/// (also ours, also signed) is not taken for one. An expired hint is fine.
+pub fn verify_hint(keys: &KeySet, hint: &str, issuer: &str) -> Result<IdTokenClaims, OAuthError> {
+    let invalid = || OAuthError::invalid_request("id_token_hint is not a valid id_token of ours");
+    let (claims, typ): (IdTokenClaims, _) = jwt::verify(keys, hint).map_err(|_| invalid())?;
+    if typ.as_deref() != Some("JWT") {
+        return Err(invalid());
+    }
+    if claims.iss != issuer {
+        return Err(OAuthError::invalid_request(
+            "id_token_hint is from another issuer",
+        ));
+    }
+    Ok(claims)
+}
+
+/// The subject of a valid `id_token_hint`.
 pub fn hint_subject(keys: &KeySet, hint: &str, issuer: &str) -> Option<String> {
-    let (claims, _typ): (IdTokenClaims, _) = jwt::verify(keys, hint).ok()?;
-    (claims.iss == issuer).then_some(claims.sub)
+    verify_hint(keys, hint, issuer).ok().map(|c| c.sub)
 }
 
 #[cfg(test)]

@@ -108,15 +108,7 @@ pub fn client_id_of(
 
 /// An `id_token_hint` we issued (expired is fine: logouts often come later).
 pub fn read_hint(keys: &KeySet, hint: &str, issuer: &str) -> Result<IdTokenClaims, OAuthError> {
-    let (claims, _): (IdTokenClaims, _) = jwt::verify(keys, hint).map_err(|_| {
-        OAuthError::invalid_request("id_token_hint is not a valid id_token of ours")
-    })?;
-    if claims.iss != issuer {
-        return Err(OAuthError::invalid_request(
-            "id_token_hint is from another issuer",
-        ));
-    }
-    Ok(claims)
+    super::id_token::verify_hint(keys, hint, issuer)
 }
 
 /// Validates the request. A `post_logout_redirect_uri` needs a known client and must be one

@@ -40,7 +40,11 @@ pub enum Backend {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The database refused a value as data (PostgreSQL's class 22, e.g. a NUL character):
+    /// the request's fault, not an outage.
+    #[error("the database refused a value: {0}")]
+    BadInput(String),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot prepare the SQLite folder {path}: {source}")]
@@ -55,12 +59,28 @@ pub enum StoreError {
     Conflict,
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                Self::BadInput(db.message().to_owned())
+            }
+            _ => Self::Database(e),
+        }
+    }
+}
+
 impl StoreError {
     fn from_insert(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
-            _ => Self::Database(e),
+            _ => e.into(),
         }
+    }
+
+    /// Whether the request, not the database, is at fault.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Self::BadInput(_))
     }
 }
 

@@ -43,6 +43,8 @@ impl ClientForm {
             authorization,
             params.single("client_id")?.map(str::to_owned),
             params.single("client_secret")?.map(str::to_owned),
+            params.single("client_assertion")?.is_some()
+                || params.single("client_assertion_type")?.is_some(),
         )?;
         let client = client_auth::authenticate(ctx, presented).await?;
         Ok(Self { client, params })

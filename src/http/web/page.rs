@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::i18n::{self, Lang};
 use super::views::ErrorPage;
-use crate::http::error::{PageErrorView, PageMessage};
+use crate::http::error::{PageError, PageErrorView, PageMessage};
 use crate::http::middleware::RequestId;
 
 /// The language a handler settled on, shared with `render_errors` through the request's
@@ -86,9 +86,46 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let response = next.run(request).await;
-    let Some(view) = response.extensions().get::<PageErrorView>().cloned() else {
-        return response;
+    let view = match response.extensions().get::<PageErrorView>() {
+        Some(view) => view.clone(),
+        // The session layer's own failure (its store unreachable while saving): an empty
+        // 500. For a person that is "try again later", as a page.
+        None if response.status() == StatusCode::INTERNAL_SERVER_ERROR
+            && !response.headers().contains_key(header::CONTENT_TYPE) =>
+        {
+            tracing::error!("session storage failed");
+            let unavailable =
+                PageError::new(StatusCode::SERVICE_UNAVAILABLE, |t| t.try_again_later);
+            let mut replaced = unavailable.into_response();
+            replaced
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return render(replaced, chosen, accept, request_id);
+        }
+        None => return response,
     };
+    render_view(response, view, chosen, accept, request_id)
+}
+
+fn render(
+    response: Response,
+    chosen: ChosenLang,
+    accept: Option<String>,
+    request_id: String,
+) -> Response {
+    match response.extensions().get::<PageErrorView>().cloned() {
+        Some(view) => render_view(response, view, chosen, accept, request_id),
+        None => response,
+    }
+}
+
+fn render_view(
+    response: Response,
+    view: PageErrorView,
+    chosen: ChosenLang,
+    accept: Option<String>,
+    request_id: String,
+) -> Response {
     let lang = chosen
         .get()
         .unwrap_or_else(|| i18n::negotiate(None, accept.as_deref()));

@@ -36,12 +36,24 @@ pub enum Started {
 }
 
 pub async fn start(ctx: &OAuthContext<'_>, params: &Params) -> Result<Started, StoreError> {
-    let client = match params.first("client_id") {
-        Some(id) => ctx.client(id).await?,
-        None => None,
+    let client = match params.single("client_id") {
+        Ok(Some(id)) => ctx.client(id).await?,
+        // Missing, repeated or malformed: validation says which, on a page.
+        _ => None,
     };
     Ok(match request::validate(params, client.as_ref()) {
-        Ok(request) => Started::Pending(Box::new(Pending::new(request, ctx.now))),
+        Ok(request) => match &request.id_token_hint {
+            // A hint that is not an ID token of ours is refused, not ignored.
+            Some(hint) if let Err(error) = id_token::verify_hint(ctx.keys, hint, ctx.issuer) => {
+                Started::Refused(redirect::error(
+                    &request.redirect_uri,
+                    &error,
+                    request.state.as_deref(),
+                    ctx.issuer,
+                ))
+            }
+            _ => Started::Pending(Box::new(Pending::new(request, ctx.now))),
+        },
         Err(Rejection::Page(error)) => Started::Invalid(error),
         Err(Rejection::Redirect {
             redirect_uri,

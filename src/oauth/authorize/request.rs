@@ -109,7 +109,18 @@ pub fn validate(
     client: Option<&Client>,
 ) -> Result<AuthorizationRequest, Rejection> {
     let (client, redirect_uri) = identify_client(params, client).map_err(Rejection::Page)?;
-    let state = params.single("state").ok().flatten().map(str::to_owned);
+    // A state that cannot be returned as sent (repeated, too long, control characters) is
+    // refused, not dropped: the client relies on getting it back.
+    let state = match params.single("state") {
+        Ok(state) => state.map(str::to_owned),
+        Err(error) => {
+            return Err(Rejection::Redirect {
+                redirect_uri,
+                state: None,
+                error,
+            });
+        }
+    };
     let reject = |error: OAuthError| Rejection::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: state.clone(),
@@ -372,6 +383,17 @@ mod tests {
         assert_eq!(
             redirect_code(&with(&[("request", "eyJ")]), &public),
             Some(ErrorCode::RequestNotSupported)
+        );
+        let long_state = "s".repeat(5000);
+        let mut pairs = base();
+        pairs.retain(|(k, _)| *k != "state");
+        pairs.push(("state", long_state.as_str()));
+        assert!(
+            matches!(
+                validate(&params(&pairs), Some(&public)),
+                Err(Rejection::Redirect { state: None, error, .. }) if error.code == ErrorCode::InvalidRequest
+            ),
+            "a state too long to return is refused, not dropped"
         );
         let mut pairs = base();
         pairs.push(("scope", "openid"));
