@@ -107,6 +107,13 @@ async fn security_headers(State(hsts): State<bool>, request: Request, next: Next
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(if is_html { HTML_CSP } else { API_CSP }),
     );
+    if is_html {
+        // No other window keeps a handle on ours (opener-based attacks on the login page).
+        headers.insert(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+    }
     if hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -114,6 +121,34 @@ async fn security_headers(State(hsts): State<bool>, request: Request, next: Next
         );
     }
     response
+}
+
+/// A second line behind the CSRF token: a form post to one of munjigi's own pages must come
+/// from munjigi's origin when the browser says where it comes from. `/authorize` and
+/// `/end_session` take posts from relying parties' pages and are left alone.
+pub async fn same_origin_forms(
+    State(origin): State<std::sync::Arc<str>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let cross_site_allowed = path == crate::oidc::metadata::paths::AUTHORIZE
+        || path == crate::oidc::metadata::paths::END_SESSION;
+    if request.method() == axum::http::Method::POST
+        && !cross_site_allowed
+        && let Some(sent) = request.headers().get(header::ORIGIN)
+        && sent.as_bytes() != origin.as_bytes()
+    {
+        return crate::http::error::PageError::csrf().into_response();
+    }
+    next.run(request).await
+}
+
+/// The origin (scheme, host, port) of the issuer, as browsers send it in `Origin`.
+pub fn origin_of(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -57,6 +57,10 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/", get(web::logout::home))
         .layer(session::layer(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::<str>::from(middleware::origin_of(state.config.issuer.as_str())),
+            middleware::same_origin_forms,
+        ))
         .layer(axum::middleware::from_fn(web::page::render_errors));
     let router = Router::new()
         .merge(browser)

@@ -28,6 +28,9 @@ use crate::oauth::secret::{random_token, sha256_hex};
 use crate::store::{Store, UserRecord};
 
 pub const COOKIE_NAME: &str = "munjigi_session";
+/// On an https issuer: the `__Host-` prefix makes browsers refuse the cookie unless it is
+/// Secure, host-only and for `/`, so a sibling subdomain cannot plant one.
+pub const SECURE_COOKIE_NAME: &str = "__Host-munjigi_session";
 
 /// tower-sessions stamps expiry dates from the system clock, so expiry is compared with the
 /// system clock here too (not the injectable one).
@@ -109,9 +112,14 @@ pub fn layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
         store: state.store.clone(),
         clock: Clock::system(),
     };
+    let https = state.config.issuer.is_https();
     SessionManagerLayer::new(store)
-        .with_name(COOKIE_NAME)
-        .with_secure(state.config.issuer.is_https())
+        .with_name(if https {
+            SECURE_COOKIE_NAME
+        } else {
+            COOKIE_NAME
+        })
+        .with_secure(https)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")

@@ -16,6 +16,8 @@ on_both_backends!(
     an_overlong_state_is_refused_not_dropped,
     error_descriptions_keep_to_the_rfc_characters,
     public_clients_cannot_introspect,
+    cross_origin_form_posts_are_refused_but_relying_parties_may_post,
+    pages_isolate_their_window_and_https_cookies_are_host_only,
 );
 
 /// A fresh browser's login form: (browser, csrf).
@@ -424,5 +426,93 @@ async fn public_clients_cannot_introspect(db: TestDb) {
         .client_post(&confidential, "/introspect", &[("token", &access)])
         .await;
     assert_eq!(reply.json["active"], true);
+    app.stop().await;
+}
+
+async fn cross_origin_form_posts_are_refused_but_relying_parties_may_post(db: TestDb) {
+    let app = spawn_app(&db).await;
+    let c = app
+        .client(munjigi::oauth::client::AuthMethod::ClientSecretBasic, true)
+        .await;
+    app.user("origin").await;
+    let (browser, csrf) = login_form(&app).await;
+    let post = |origin: String| {
+        let browser = &browser;
+        let csrf = csrf.clone();
+        async move {
+            browser
+                .http
+                .post(format!("{}/login", browser.base))
+                .header("origin", origin)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("request", ""),
+                    ("username", "origin"),
+                    ("password", crate::common::fixtures::PASSWORD),
+                ])
+                .send()
+                .await
+                .expect("an answer")
+        }
+    };
+    assert_eq!(post("https://evil.example".into()).await.status(), 403);
+    assert_eq!(post("null".into()).await.status(), 403);
+    assert_eq!(
+        post(app.base.clone()).await.status(),
+        303,
+        "our own origin signs in"
+    );
+    // A relying party's page may post the authorization request from its own origin.
+    let query = crate::common::fixtures::auth_url(&c.id, &[]);
+    let body = query
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default()
+        .to_owned();
+    let r = browser
+        .http
+        .post(app.url("/authorize"))
+        .header("origin", "https://app.example.com")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(r.status(), 303, "POST /authorize from the app's origin");
+    app.stop().await;
+}
+
+async fn pages_isolate_their_window_and_https_cookies_are_host_only(db: TestDb) {
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.issuer("https://id.example.com")
+    })
+    .await;
+    let r = app
+        .http
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(
+        r.headers()
+            .get("cross-origin-opener-policy")
+            .and_then(|v| v.to_str().ok()),
+        Some("same-origin")
+    );
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-munjigi_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     app.stop().await;
 }
