@@ -201,12 +201,13 @@ impl Server {
     ) -> std::io::Result<()> {
         let router = router(self.state.clone());
         let upkeep = tokio::spawn(key_upkeep(self.state.clone()));
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let limits = crate::listener::Limits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.state.config.header_read_timeout_secs,
+            ),
+            max_connections: self.state.config.max_connections,
+        };
+        crate::listener::serve(self.listener, router, limits, shutdown).await?;
         upkeep.abort();
         self.state.store.close().await;
         Ok(())

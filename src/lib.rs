@@ -11,6 +11,7 @@ pub mod config;
 pub mod federation;
 pub mod http;
 pub mod keys;
+pub mod listener;
 pub mod oauth;
 pub mod oidc;
 pub mod store;

@@ -44,6 +44,10 @@ struct RawConfig {
     log_format: String,
     /// Largest number of database connections in the pool.
     db_max_connections: u32,
+    /// Most client connections open at once; more are closed as they arrive.
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers (also ends idle keep-alives).
+    header_read_timeout_secs: u64,
     /// How long relying parties may cache the JWKS, in seconds.
     jwks_max_age_secs: u64,
     /// Allow an `http://` issuer on a non-loopback host (only behind a TLS-terminating proxy
@@ -89,6 +93,8 @@ impl Default for RawConfig {
             kek_file: PathBuf::from("keys/kek"),
             log_format: "auto".to_owned(),
             db_max_connections: 10,
+            max_connections: 4096,
+            header_read_timeout_secs: 10,
             jwks_max_age_secs: 300,
             allow_insecure_issuer: false,
             signup_enabled: true,
@@ -117,6 +123,8 @@ pub struct Config {
     pub kek: KekSource,
     pub log_format: LogFormat,
     pub db_max_connections: u32,
+    pub max_connections: usize,
+    pub header_read_timeout_secs: u64,
     pub jwks_max_age_secs: u64,
     pub signup_enabled: bool,
     pub lifetimes: Lifetimes,
@@ -329,6 +337,14 @@ impl ConfigBuilder {
         self.0.key_publish_secs = secs;
         self
     }
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.0.max_connections = n;
+        self
+    }
+    pub fn header_read_timeout_secs(mut self, secs: u64) -> Self {
+        self.0.header_read_timeout_secs = secs;
+        self
+    }
     pub fn refresh_reuse_grace_secs(mut self, secs: i64) -> Self {
         self.0.refresh_token_reuse_grace_secs = secs;
         self
@@ -378,6 +394,15 @@ impl RawConfig {
         };
         if self.db_max_connections == 0 {
             return Err(invalid("db_max_connections", "must be at least 1"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        if !(1..=300).contains(&self.header_read_timeout_secs) {
+            return Err(invalid(
+                "header_read_timeout_secs",
+                "must be between 1 and 300 seconds",
+            ));
         }
         let secs = |key: &'static str, value: i64, max: Option<(i64, &str)>| match max {
             _ if value <= 0 => Err(invalid(key, "must be a positive number of seconds")),
@@ -448,6 +473,8 @@ impl RawConfig {
             kek,
             log_format,
             db_max_connections: self.db_max_connections,
+            max_connections: self.max_connections,
+            header_read_timeout_secs: self.header_read_timeout_secs,
             jwks_max_age_secs: self.jwks_max_age_secs,
         })
     }

@@ -16,6 +16,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error("{0}")]
+    BadRequest(&'static str),
+    #[error("the request body is larger than munjigi accepts")]
+    PayloadTooLarge,
     #[error("internal error")]
     Internal,
 }
@@ -32,6 +36,8 @@ impl IntoResponse for ApiError {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         };
         let body = ErrorBody {

@@ -8,7 +8,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -22,12 +21,15 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct RequestId(pub String);
 
 const BODY_LIMIT: usize = 64 * 1024;
+/// A body over the limit is read and thrown away up to this much, so the client is still
+/// listening when the 413 comes (answering early makes it see a broken pipe instead).
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps the router; the last layer added runs first.
 pub fn apply(router: Router, hsts: bool) -> Router {
     router
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(from_fn(limit_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -55,6 +57,33 @@ pub fn apply(router: Router, hsts: bool) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(from_fn(request_id))
+}
+
+/// Reads the body (at most `BODY_LIMIT`: every form munjigi takes is small) before the
+/// handler runs; a larger one is answered 413 once it has been drained.
+async fn limit_body(request: Request, next: Next) -> Response {
+    use http_body_util::BodyExt;
+    let (parts, mut body) = request.into_parts();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return ApiError::BadRequest("the request body could not be read").into_response();
+        };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= BODY_LIMIT {
+                kept.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if seen > BODY_LIMIT {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(kept)))
+        .await
 }
 
 /// Keeps a well-formed incoming `X-Request-Id` (so ids follow a request through proxies);
@@ -98,9 +127,16 @@ async fn security_headers(State(hsts): State<bool>, request: Request, next: Next
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Pages use `same-origin`: nothing leaves for other sites, and the browser still names
+    // our origin on our own form posts (with `no-referrer` it would send `Origin: null`, and
+    // the same-origin check could not tell our forms from a page that hides its origin).
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static(if is_html {
+            "same-origin"
+        } else {
+            "no-referrer"
+        }),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(

@@ -18,6 +18,9 @@ on_both_backends!(
     public_clients_cannot_introspect,
     cross_origin_form_posts_are_refused_but_relying_parties_may_post,
     pages_isolate_their_window_and_https_cookies_are_host_only,
+    a_trickle_of_header_bytes_and_idle_connections_are_cut_off,
+    connections_over_the_limit_are_closed_at_once,
+    an_oversized_body_is_answered_413,
 );
 
 /// A fresh browser's login form: (browser, csrf).
@@ -514,5 +517,111 @@ async fn pages_isolate_their_window_and_https_cookies_are_host_only(db: TestDb) 
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
+    app.stop().await;
+}
+
+/// Whether the server closes `stream` within `within` (a read returns end-of-stream or fails).
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+async fn a_trickle_of_header_bytes_and_idle_connections_are_cut_off(db: TestDb) {
+    use tokio::io::AsyncWriteExt;
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.header_read_timeout_secs(1)
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let trickle = async {
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if slow.write_all(b"X").await.is_err() {
+                break;
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    trickle.await;
+    let mut slow = slow;
+    assert!(
+        closed_within(&mut slow, std::time::Duration::from_secs(3)).await,
+        "a trickled header is cut off"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+
+    let mut idle = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut idle, std::time::Duration::from_secs(4)).await,
+        "an idle keep-alive is cut off after its answer"
+    );
+    app.stop().await;
+}
+
+async fn connections_over_the_limit_are_closed_at_once(db: TestDb) {
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.max_connections(4).header_read_timeout_secs(30)
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    // Let the server accept them.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut extra = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    assert!(
+        closed_within(&mut extra, std::time::Duration::from_secs(2)).await,
+        "the fifth is closed"
+    );
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let ok = reqwest::get(app.url("/healthz"))
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(ok.ok(), Some(200), "slots come back when connections end");
+    app.stop().await;
+}
+
+async fn an_oversized_body_is_answered_413(db: TestDb) {
+    let app = spawn_app(&db).await;
+    let body = vec![b'a'; 10 * 1024 * 1024];
+    for path in ["/token", "/introspect", "/revoke", "/login", "/authorize"] {
+        let r = app
+            .http
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .await;
+        let status = r.as_ref().map(|r| r.status().as_u16());
+        assert_eq!(status.ok(), Some(413), "{path}: {:?}", r.err());
+    }
     app.stop().await;
 }
