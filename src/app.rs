@@ -8,7 +8,7 @@ use axum::Router;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 
-use crate::account::throttle::LoginThrottle;
+use crate::account::throttle::{ClientThrottle, LoginThrottle};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::federation::Federation;
@@ -39,6 +39,7 @@ pub struct AppState {
     pub hasher: SecretHasher,
     pub tokens: Arc<TokenSettings>,
     pub throttle: Arc<LoginThrottle>,
+    pub client_throttle: Arc<ClientThrottle>,
     pub clients: Arc<ClientCache>,
     /// Outgoing requests (back-channel logout).
     pub http: reqwest::Client,
@@ -108,6 +109,7 @@ impl AppState {
             hasher,
             tokens: Arc::new(tokens),
             throttle: Arc::new(LoginThrottle::default()),
+            client_throttle: Arc::new(ClientThrottle::default()),
             clients: Arc::new(ClientCache::new(CLIENT_CACHE_SECS)),
             http: crate::oidc::backchannel::http_client(),
             federation,
@@ -155,6 +157,7 @@ impl AppState {
             settings: &self.tokens,
             clients: &self.clients,
             hasher: &self.hasher,
+            client_throttle: &self.client_throttle,
             now,
         }
     }

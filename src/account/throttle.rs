@@ -6,12 +6,14 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 const FREE_FAILURES_PER_ACCOUNT: u32 = 5;
 const FREE_FAILURES_PER_IP: u32 = 20;
 /// Accounts one address may try to create per window.
 const FREE_SIGNUPS_PER_IP: u32 = 10;
+/// Wrong client secrets one address may send for one client per window.
+const FREE_CLIENT_FAILURES: u32 = 10;
 const WINDOW_SECS: i64 = 15 * 60;
 const BASE_LOCK_SECS: i64 = 30;
 const MAX_LOCK_SECS: i64 = 15 * 60;
@@ -101,6 +103,34 @@ impl LoginThrottle {
     }
 }
 
+/// Client authentication failures per (client, address): wrong secrets for one client from
+/// one address lock that pair out for a while; the client from elsewhere is unaffected, so an
+/// attacker cannot lock a real client out. Successes cost one read of a shared map.
+#[derive(Default)]
+pub struct ClientThrottle {
+    failures: RwLock<HashMap<(String, IpAddr), Failures>>,
+}
+
+impl ClientThrottle {
+    /// Seconds this address must wait before authenticating as this client again.
+    pub fn wait_secs(&self, client_id: &str, ip: IpAddr, now: i64) -> i64 {
+        let failures = self.failures.read().unwrap_or_else(|p| p.into_inner());
+        failures
+            .get(&(client_id.to_owned(), ip))
+            .map_or(0, |f| (f.locked_until - now).max(0))
+    }
+
+    pub fn record_failure(&self, client_id: &str, ip: IpAddr, now: i64) {
+        let mut failures = self.failures.write().unwrap_or_else(|p| p.into_inner());
+        bump(
+            &mut failures,
+            (client_id.to_owned(), ip),
+            FREE_CLIENT_FAILURES,
+            now,
+        );
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -108,6 +138,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Failures>, key: K, free: u32, now: i64) {
     if map.len() >= MAX_ENTRIES {
         map.retain(|_, f| f.locked_until > now || now - f.first_at < WINDOW_SECS);
+    }
+    if map.len() >= MAX_ENTRIES {
+        // Flooded with fresh keys: keep the locks, forget the rest, stay bounded.
+        map.retain(|_, f| f.locked_until > now);
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
     }
     let entry = map.entry(key).or_default();
     if now - entry.first_at >= WINDOW_SECS && entry.locked_until <= now {

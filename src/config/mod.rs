@@ -48,6 +48,9 @@ struct RawConfig {
     max_connections: usize,
     /// Seconds a client has to send a request's headers (also ends idle keep-alives).
     header_read_timeout_secs: u64,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`/`Forwarded` name
+    /// the client; a list in the file, comma-separated in the environment.
+    trusted_proxies: values::AddressList,
     /// How long relying parties may cache the JWKS, in seconds.
     jwks_max_age_secs: u64,
     /// Allow an `http://` issuer on a non-loopback host (only behind a TLS-terminating proxy
@@ -95,6 +98,7 @@ impl Default for RawConfig {
             db_max_connections: 10,
             max_connections: 4096,
             header_read_timeout_secs: 10,
+            trusted_proxies: values::AddressList::default(),
             jwks_max_age_secs: 300,
             allow_insecure_issuer: false,
             signup_enabled: true,
@@ -125,6 +129,7 @@ pub struct Config {
     pub db_max_connections: u32,
     pub max_connections: usize,
     pub header_read_timeout_secs: u64,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub jwks_max_age_secs: u64,
     pub signup_enabled: bool,
     pub lifetimes: Lifetimes,
@@ -337,6 +342,11 @@ impl ConfigBuilder {
         self.0.key_publish_secs = secs;
         self
     }
+    pub fn trusted_proxies(mut self, proxies: &[&str]) -> Self {
+        self.0.trusted_proxies =
+            values::AddressList::Many(proxies.iter().map(|p| (*p).to_owned()).collect());
+        self
+    }
     pub fn max_connections(mut self, n: usize) -> Self {
         self.0.max_connections = n;
         self
@@ -475,6 +485,7 @@ impl RawConfig {
             db_max_connections: self.db_max_connections,
             max_connections: self.max_connections,
             header_read_timeout_secs: self.header_read_timeout_secs,
+            trusted_proxies: self.trusted_proxies.parse()?,
             jwks_max_age_secs: self.jwks_max_age_secs,
         })
     }

@@ -5,7 +5,48 @@ use std::path::PathBuf;
 use base64::Engine;
 use url::Url;
 
+use serde::{Deserialize, Serialize};
+
 use super::{ConfigError, DatabaseConfig, Issuer, invalid};
+
+/// Addresses and ranges: a TOML list, or one comma-separated string (the environment).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AddressList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Default for AddressList {
+    fn default() -> Self {
+        Self::Many(Vec::new())
+    }
+}
+
+impl AddressList {
+    /// `10.0.0.0/8`, `192.0.2.7`, `::1`: a single address is a range of one.
+    pub(super) fn parse(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        let items: Vec<&str> = match self {
+            Self::One(s) => s.split(',').collect(),
+            Self::Many(v) => v.iter().map(String::as_str).collect(),
+        };
+        items
+            .into_iter()
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "trusted_proxies",
+                            format!("{item:?} is not an address or CIDR range"),
+                        )
+                    })
+            })
+            .collect()
+    }
+}
 
 /// PostgreSQL when `database_url` names it, else the embedded SQLite file.
 pub(super) fn database(
@@ -122,6 +163,14 @@ pub(crate) fn redact_url_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_lists_take_addresses_and_ranges() {
+        let one = AddressList::One("10.0.0.0/8, 192.0.2.7 ,::1".into()).parse();
+        assert_eq!(one.as_ref().map(Vec::len).ok(), Some(3));
+        assert!(AddressList::Many(vec!["not-an-ip".into()]).parse().is_err());
+        assert_eq!(AddressList::default().parse().ok(), Some(vec![]));
+    }
 
     fn issuer_error(value: &str) -> String {
         match validate_issuer(value, false) {

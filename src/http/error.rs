@@ -59,7 +59,11 @@ pub struct TokenEndpointError(pub crate::oauth::error::OAuthError);
 impl IntoResponse for TokenEndpointError {
     fn into_response(self) -> Response {
         let code = self.0.code;
-        let status = StatusCode::from_u16(code.token_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = match self.0.retry_after {
+            Some(_) => StatusCode::TOO_MANY_REQUESTS,
+            None => StatusCode::from_u16(code.token_status()).unwrap_or(StatusCode::BAD_REQUEST),
+        };
+        let retry_after = self.0.retry_after;
         let body = ErrorBody {
             error: code.as_str(),
             error_description: self.0.description.into_owned(),
@@ -73,6 +77,11 @@ impl IntoResponse for TokenEndpointError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"munjigi\""),
             );
+        }
+        if let Some(secs) = retry_after
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
         }
         response
     }

@@ -1,5 +1,6 @@
 //! axum handlers only: extract, call the domain, render.
 
+pub mod client_ip;
 pub mod error;
 pub mod middleware;
 pub mod oauth;

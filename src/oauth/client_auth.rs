@@ -84,7 +84,26 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
 pub async fn authenticate(
     ctx: &OAuthContext<'_>,
     presented: PresentedCredentials,
+    ip: std::net::IpAddr,
 ) -> Result<Client, OAuthError> {
+    let (client_id, result) = check(ctx, presented).await?;
+    if result.is_err() {
+        ctx.client_throttle.record_failure(&client_id, ip, ctx.now);
+    }
+    // Checked after the secret (an HMAC is cheap), so while the pair is locked even the right
+    // secret is refused: guessing gains nothing during a lock-out.
+    match ctx.client_throttle.wait_secs(&client_id, ip, ctx.now) {
+        0 => result,
+        wait => Err(OAuthError::invalid_client().retry_after(wait)),
+    }
+}
+
+/// The presented credentials against the registered client: the client id, and the outcome
+/// (`Err` of the outer result for requests malformed before any client is named).
+async fn check(
+    ctx: &OAuthContext<'_>,
+    presented: PresentedCredentials,
+) -> Result<(String, Result<Client, OAuthError>), OAuthError> {
     let hasher = ctx.hasher;
     let (client_id, secret, method) = match (
         presented.basic,
@@ -114,16 +133,15 @@ pub async fn authenticate(
         if let Some(secret) = &secret {
             hasher.verify(secret, None);
         }
-        return Err(OAuthError::invalid_client());
+        return Ok((client_id, Err(OAuthError::invalid_client())));
     };
-    if client.auth_method != method {
-        return Err(OAuthError::invalid_client());
-    }
-    match secret {
+    let outcome = match secret {
+        _ if client.auth_method != method => Err(OAuthError::invalid_client()),
         None => Ok(client),
         Some(secret) if hasher.verify(&secret, client.record.secret_hash.as_deref()) => Ok(client),
         Some(_) => Err(OAuthError::invalid_client()),
-    }
+    };
+    Ok((client_id, outcome))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! What protocol code needs from the server for one request: passed in, never reached for.
 
+use crate::account::throttle::ClientThrottle;
 use crate::keys::KeySet;
 use crate::store::Store;
 
@@ -16,6 +17,8 @@ pub struct OAuthContext<'a> {
     /// Clients as machine-to-machine endpoints see them (cached for a few seconds).
     pub clients: &'a ClientCache,
     pub hasher: &'a SecretHasher,
+    /// Wrong client secrets per (client, address).
+    pub client_throttle: &'a ClientThrottle,
     pub now: i64,
 }
 

@@ -77,6 +77,8 @@ impl ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Cow<'static, str>,
+    /// Seconds to wait: the answer becomes 429 with `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -95,7 +97,17 @@ impl OAuthError {
                     .collect(),
             )
         };
-        Self { code, description }
+        Self {
+            code,
+            description,
+            retry_after: None,
+        }
+    }
+
+    /// The same error, answered 429 with `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs.max(1).unsigned_abs());
+        self
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {

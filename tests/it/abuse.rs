@@ -21,6 +21,8 @@ on_both_backends!(
     a_trickle_of_header_bytes_and_idle_connections_are_cut_off,
     connections_over_the_limit_are_closed_at_once,
     an_oversized_body_is_answered_413,
+    behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own,
+    wrong_client_secrets_lock_that_client_from_that_address,
 );
 
 /// A fresh browser's login form: (browser, csrf).
@@ -623,5 +625,133 @@ async fn an_oversized_body_is_answered_413(db: TestDb) {
         let status = r.as_ref().map(|r| r.status().as_u16());
         assert_eq!(status.ok(), Some(413), "{path}: {:?}", r.err());
     }
+    app.stop().await;
+}
+
+async fn bad_login_from(app: &TestApp, forwarded_for: &str, username: &str, password: &str) -> u16 {
+    let (browser, csrf) = login_form(app).await;
+    browser
+        .http
+        .post(app.url("/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("request", ""),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+        .as_u16()
+}
+
+async fn behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own(db: TestDb) {
+    // The tests' requests come from 127.0.0.1: here that is the reverse proxy.
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.trusted_proxies(&["127.0.0.1/32"])
+    })
+    .await;
+    app.user("victim").await;
+    for n in 0..20 {
+        let status =
+            bad_login_from(&app, "198.51.100.7", &format!("nobody{n}"), "wrong pw here").await;
+        assert_eq!(status, 401, "attempt {n}");
+    }
+    assert_eq!(
+        bad_login_from(&app, "198.51.100.7", "nobody-else", "wrong pw here").await,
+        429,
+        "the spraying address waits"
+    );
+    assert_eq!(
+        bad_login_from(
+            &app,
+            "203.0.113.20",
+            "victim",
+            crate::common::fixtures::PASSWORD
+        )
+        .await,
+        303,
+        "everyone else signs in"
+    );
+    app.stop().await;
+
+    // Without trusting the proxy, its header is the client's word and counts for nothing.
+    let untrusting = spawn_app(&db).await;
+    for n in 0..20 {
+        bad_login_from(
+            &untrusting,
+            &format!("198.51.100.{n}"),
+            &format!("nobody{n}"),
+            "wrong pw here",
+        )
+        .await;
+    }
+    assert_eq!(
+        bad_login_from(&untrusting, "203.0.113.20", "nobody-new", "wrong pw here").await,
+        429,
+        "a spoofed X-Forwarded-For does not escape the limit"
+    );
+    untrusting.stop().await;
+}
+
+async fn wrong_client_secrets_lock_that_client_from_that_address(db: TestDb) {
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.trusted_proxies(&["127.0.0.1/32"])
+    })
+    .await;
+    let machine = app
+        .register(munjigi::oauth::client::NewClient {
+            grant_types: vec![munjigi::oauth::grant::GrantType::ClientCredentials],
+            redirect_uris: vec![],
+            scopes: "api.read".into(),
+            ..crate::common::fixtures::web_client(
+                munjigi::oauth::client::AuthMethod::ClientSecretBasic,
+                true,
+            )
+        })
+        .await;
+    let secret = machine.secret.clone().unwrap_or_default();
+    let attempt = |secret: String, from: &'static str| {
+        let app = &app;
+        let id = machine.id.clone();
+        async move {
+            let r = app
+                .http
+                .post(app.url("/token"))
+                .basic_auth(id, Some(secret))
+                .header("x-forwarded-for", from)
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .expect("an answer");
+            (
+                r.status().as_u16(),
+                r.headers().get("retry-after").is_some(),
+            )
+        }
+    };
+    for n in 0..9 {
+        assert_eq!(
+            attempt(format!("wrong-{n}"), "198.51.100.9").await,
+            (401, false),
+            "{n}"
+        );
+    }
+    assert_eq!(
+        attempt("wrong-last".into(), "198.51.100.9").await,
+        (429, true)
+    );
+    assert_eq!(
+        attempt(secret.clone(), "198.51.100.9").await,
+        (429, true),
+        "the right secret waits too, from that address"
+    );
+    assert_eq!(
+        attempt(secret, "203.0.113.1").await.0,
+        200,
+        "the client itself, elsewhere, is not locked out"
+    );
     app.stop().await;
 }

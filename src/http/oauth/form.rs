@@ -19,6 +19,7 @@ impl ClientForm {
         ctx: &OAuthContext<'_>,
         headers: &HeaderMap,
         body: &[u8],
+        ip: std::net::IpAddr,
     ) -> Result<Self, OAuthError> {
         let form_encoded = headers
             .get(header::CONTENT_TYPE)
@@ -46,7 +47,7 @@ impl ClientForm {
             params.single("client_assertion")?.is_some()
                 || params.single("client_assertion_type")?.is_some(),
         )?;
-        let client = client_auth::authenticate(ctx, presented).await?;
+        let client = client_auth::authenticate(ctx, presented, ip).await?;
         Ok(Self { client, params })
     }
 

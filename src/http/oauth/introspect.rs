@@ -8,19 +8,21 @@ use axum::response::{IntoResponse, Response};
 
 use super::form::ClientForm;
 use crate::app::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::TokenEndpointError;
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspection;
 
 pub async fn introspect(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
     let result = async {
-        let form = ClientForm::read(&ctx, &headers, &body).await?;
+        let form = ClientForm::read(&ctx, &headers, &body, ip).await?;
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::TokenEndpointError;
 use crate::http::oauth::form::ClientForm;
 use crate::oauth::context::OAuthContext;
@@ -14,10 +15,15 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant::authorization_code::{self, CodeExchange};
 use crate::oauth::grant::{GrantType, TokenResponse, client_credentials, refresh_token};
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
-    match handle(&ctx, &headers, &body).await {
+    match handle(&ctx, &headers, &body, ip).await {
         Ok(response) => {
             let mut response = Json(response).into_response();
             let h = response.headers_mut();
@@ -33,8 +39,9 @@ async fn handle(
     ctx: &OAuthContext<'_>,
     headers: &HeaderMap,
     body: &[u8],
+    ip: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
-    let form = ClientForm::read(ctx, headers, body).await?;
+    let form = ClientForm::read(ctx, headers, body, ip).await?;
     let client = &form.client;
     let grant_type = form
         .get("grant_type")

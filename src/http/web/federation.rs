@@ -21,6 +21,7 @@ use crate::federation::link::{LinkError, PendingLink, Policy, Resolution};
 use crate::federation::{
     Callback, Connector, Federation, FederationError, Freshness, Kind, Purpose, ROUND_TRIP_TTL,
 };
+use crate::http::client_ip::ClientIp;
 use crate::http::error::{PageError, PageMessage, Text};
 use crate::http::session::{self, MaybeSignedIn};
 use crate::oauth::authorize::Pending;
@@ -441,7 +442,7 @@ pub async fn link_submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ClientIp(ip): ClientIp,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
     session::check_csrf(&session, &form.csrf).await?;
@@ -456,7 +457,7 @@ pub async fn link_submit(
         .ok_or_else(|| link_failure(LinkError::Disabled, &login_again(&form.request)))?;
     let lang = page.lang(None);
     let attempt = accounts
-        .sign_in_with_password(&owner.username, form.password, Some(peer.ip()), now)
+        .sign_in_with_password(&owner.username, form.password, Some(ip), now)
         .await;
     let failure = match attempt {
         Ok(mut sign_in) => {

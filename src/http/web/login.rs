@@ -1,10 +1,8 @@
 //! The sign-in page: shows the form, checks the password through `account::sign_in`, and
 //! hands the new sign-in back to the pending authorization request.
 
-use std::net::SocketAddr;
-
 use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -16,6 +14,7 @@ use super::page::{Page, no_store, retry_after, see_other};
 use super::views::LoginPage;
 use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::app::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
 use crate::http::session;
@@ -104,7 +103,7 @@ pub async fn submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let pending = session::get_pending(&session, &form.request).await?;
@@ -123,7 +122,7 @@ pub async fn submit(
             .sign_in_with_password(
                 &form.username,
                 form.password.clone(),
-                Some(peer.ip()),
+                Some(ip),
                 state.clock.now(),
             )
             .await;

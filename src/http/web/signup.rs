@@ -1,9 +1,7 @@
 //! The signup page (switchable off with `signup_enabled = false`).
 
-use std::net::SocketAddr;
-
 use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -16,6 +14,7 @@ use super::views::SignupPage;
 use crate::account::sign_in::SignIn;
 use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role};
 use crate::app::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
 use crate::http::session;
@@ -90,7 +89,7 @@ pub async fn submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, PageError> {
     let lang = open_page(&state, &page, &session, &form.request).await?;
@@ -120,7 +119,7 @@ pub async fn submit(
         role: Role::User,
         email_verified: false,
     };
-    let created = match state.accounts().sign_up(new, Some(peer.ip()), now).await {
+    let created = match state.accounts().sign_up(new, Some(ip), now).await {
         Ok(u) => u,
         Err(CreateUserError::Invalid(problems)) => {
             let errors = problems.iter().map(|p| message(t, p).to_owned()).collect();
