@@ -1,6 +1,7 @@
 //! axum handlers only: extract, call the domain, render.
 
 pub mod client_ip;
+pub mod csrf;
 pub mod error;
 pub mod middleware;
 pub mod oauth;
@@ -58,6 +59,13 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/", get(web::logout::home))
         .layer(session::layer(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(csrf::CsrfConfig {
+                hasher: state.hasher.clone(),
+                secure: state.config.issuer.is_https(),
+            }),
+            csrf::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::<str>::from(middleware::origin_of(state.config.issuer.as_str())),
             middleware::same_origin_forms,

@@ -129,7 +129,6 @@ pub fn layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
 }
 
 const AUTH: &str = "auth";
-const CSRF: &str = "csrf";
 const PENDING: &str = "pending";
 /// Enough for several tabs; older ones are dropped first.
 const MAX_PENDING: usize = 8;
@@ -214,12 +213,33 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// Records a sign-in under a fresh session id (no session fixation).
-pub async fn sign_in(session: &Session, sign_in: &SignIn) -> Result<(), SessionError> {
+/// Records a sign-in under a fresh session id (no session fixation), kept for the idle
+/// lifetime of a signed-in session.
+pub async fn sign_in(
+    session: &Session,
+    sign_in: &SignIn,
+    idle_secs: i64,
+) -> Result<(), SessionError> {
     session.cycle_id().await?;
     session.insert(AUTH, sign_in).await?;
-    // A new CSRF token for the new identity.
-    session.insert(CSRF, random_token()).await?;
+    session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
+        idle_secs,
+    ))));
+    Ok(())
+}
+
+/// How long a session that nobody has signed in to may hold its pending requests and round
+/// trips while unused: long enough to sign in, short enough that a flood of anonymous
+/// requests does not keep rows for hours.
+const ANONYMOUS_IDLE_MINUTES: i64 = 30;
+
+/// Before storing something in a session: an anonymous one expires soon.
+async fn keep_anonymous_short(session: &Session) -> Result<(), SessionError> {
+    if session.get::<SignIn>(AUTH).await?.is_none() {
+        session.set_expiry(Some(Expiry::OnInactivity(time::Duration::minutes(
+            ANONYMOUS_IDLE_MINUTES,
+        ))));
+    }
     Ok(())
 }
 
@@ -229,30 +249,13 @@ pub async fn sign_out(session: &Session) -> Result<(), SessionError> {
     Ok(())
 }
 
-pub async fn csrf_token(session: &Session) -> Result<String, SessionError> {
-    if let Some(token) = session.get::<String>(CSRF).await? {
-        return Ok(token);
-    }
-    let token = random_token();
-    session.insert(CSRF, &token).await?;
-    Ok(token)
-}
-
-/// Refuses a form whose CSRF token is not this session's.
-pub async fn check_csrf(session: &Session, presented: &str) -> Result<(), PageError> {
-    let expected: Option<String> = session.get(CSRF).await.map_err(SessionError::from)?;
-    let ok = expected.is_some_and(|e| {
-        !presented.is_empty() && bool::from(e.as_bytes().ct_eq(presented.as_bytes()))
-    });
-    if ok { Ok(()) } else { Err(PageError::csrf()) }
-}
-
 /// Keeps a pending request under `id` (a new id when `None`) and returns the id.
 pub async fn put_pending(
     session: &Session,
     id: Option<&str>,
     pending: Pending,
 ) -> Result<String, SessionError> {
+    keep_anonymous_short(session).await?;
     let mut all: HashMap<String, Pending> = session.get(PENDING).await?.unwrap_or_default();
     if let Some(id) = id {
         all.insert(id.to_owned(), pending);
@@ -308,6 +311,7 @@ const PENDING_LINK: &str = "pending_link";
 
 /// Keeps a round trip to a provider under its `state` until the provider sends the person back.
 pub async fn put_round_trip(session: &Session, trip: RoundTrip) -> Result<(), SessionError> {
+    keep_anonymous_short(session).await?;
     let mut all: HashMap<String, RoundTrip> = session.get(ROUND_TRIPS).await?.unwrap_or_default();
     while all.len() >= MAX_ROUND_TRIPS {
         let oldest = all
@@ -348,6 +352,7 @@ pub async fn take_round_trip(
 }
 
 pub async fn put_pending_link(session: &Session, link: &PendingLink) -> Result<(), SessionError> {
+    keep_anonymous_short(session).await?;
     session.insert(PENDING_LINK, link).await?;
     Ok(())
 }

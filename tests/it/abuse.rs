@@ -22,6 +22,7 @@ on_both_backends!(
     connections_over_the_limit_are_closed_at_once,
     an_oversized_body_is_answered_413,
     behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own,
+    anonymous_pages_store_no_session_and_pending_requests_expire_soon,
     wrong_client_secrets_lock_that_client_from_that_address,
 );
 
@@ -504,21 +505,45 @@ async fn pages_isolate_their_window_and_https_cookies_are_host_only(db: TestDb) 
             .and_then(|v| v.to_str().ok()),
         Some("same-origin")
     );
-    let cookie = r
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        cookies.len(),
+        1,
+        "only the CSRF cookie for an anonymous form: {cookies:?}"
+    );
+    let host_only = |cookie: &str, name: &str| {
+        assert!(cookie.starts_with(&format!("{name}=")), "{cookie}");
+        assert!(
+            cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+    };
+    host_only(&cookies[0], "__Host-munjigi_csrf");
+    let c = app
+        .client(munjigi::oauth::client::AuthMethod::ClientSecretBasic, false)
+        .await;
+    let r = app
+        .http
+        .get(app.url(&crate::common::fixtures::auth_url(&c.id, &[])))
+        .send()
+        .await
+        .expect("authorize");
+    let session = r
         .headers()
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert!(cookie.starts_with("__Host-munjigi_session="), "{cookie}");
-    assert!(
-        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
-        "{cookie}"
-    );
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    host_only(&session, "__Host-munjigi_session");
     app.stop().await;
 }
 
@@ -752,6 +777,66 @@ async fn wrong_client_secrets_lock_that_client_from_that_address(db: TestDb) {
         attempt(secret, "203.0.113.1").await.0,
         200,
         "the client itself, elsewhere, is not locked out"
+    );
+    app.stop().await;
+}
+
+async fn session_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("count sessions")
+}
+
+async fn anonymous_pages_store_no_session_and_pending_requests_expire_soon(db: TestDb) {
+    let app = spawn_app(&db).await;
+    for path in ["/login", "/signup", "/logout", "/login?request=nope", "/"] {
+        for _ in 0..10 {
+            let r = reqwest::get(app.url(path)).await.expect("an answer");
+            assert!(r.status().as_u16() < 500, "{path}");
+        }
+    }
+    // A failed sign-in stores nothing either.
+    let (browser, csrf) = login_form(&app).await;
+    browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("request", ""),
+                ("username", "x"),
+                ("password", "y"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        session_rows(&app).await,
+        0,
+        "nothing to remember, nothing stored"
+    );
+
+    // A pending authorization request is worth remembering, briefly.
+    let c = app
+        .client(munjigi::oauth::client::AuthMethod::ClientSecretBasic, false)
+        .await;
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(app.url(&crate::common::fixtures::auth_url(&c.id, &[])))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(r.status(), 303);
+    assert_eq!(session_rows(&app).await, 1);
+    let expires_at = sqlx::query_scalar::<_, i64>("SELECT MAX(expires_at) FROM sessions")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("expiry");
+    let left = expires_at - munjigi::clock::Clock::system().now();
+    assert!(
+        (25 * 60..=31 * 60).contains(&left),
+        "an anonymous session lives ~30 min: {left}"
     );
     app.stop().await;
 }

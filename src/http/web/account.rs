@@ -12,8 +12,9 @@ use super::federation::{provider_class, provider_name, start_link};
 use super::page::{Page, no_store, see_other};
 use super::views::{AccountPage, LinkOption, MethodView};
 use crate::app::AppState;
+use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
-use crate::http::session::{self, SignedIn};
+use crate::http::session::SignedIn;
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
@@ -32,7 +33,7 @@ pub struct UnlinkForm {
 pub async fn show(
     State(state): State<AppState>,
     page: Page,
-    session: Session,
+    csrf: Csrf,
     signed_in: SignedIn,
 ) -> Result<Response, PageError> {
     let t = page.lang(None).texts();
@@ -75,7 +76,7 @@ pub async fn show(
         .collect();
     let view = AccountPage {
         t,
-        csrf: session::csrf_token(&session).await?,
+        csrf: csrf.token(),
         user_name: user.name.clone().unwrap_or(user.username.clone()),
         username: user.username,
         email: user.email,
@@ -88,12 +89,12 @@ pub async fn show(
 pub async fn unlink(
     State(state): State<AppState>,
     page: Page,
-    session: Session,
+    csrf: Csrf,
     signed_in: SignedIn,
     Form(form): Form<UnlinkForm>,
 ) -> Result<Response, PageError> {
     page.lang(None);
-    session::check_csrf(&session, &form.csrf).await?;
+    csrf.check(&form.csrf)?;
     let accounts = state.accounts();
     let user_id = &signed_in.user.id;
     let linked = accounts.identities(user_id).await?;
@@ -116,11 +117,12 @@ pub async fn link(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     signed_in: SignedIn,
     Path(provider): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     page.lang(None);
-    session::check_csrf(&session, &form.csrf).await?;
+    csrf.check(&form.csrf)?;
     start_link(&state, &page, &session, &provider, &signed_in.user.id).await
 }

@@ -11,6 +11,7 @@ use super::i18n::scope_description;
 use super::page::{Page, no_store, see_other};
 use super::views::{ConsentPage, ScopeView};
 use crate::app::AppState;
+use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::{RequestId, advance};
 use crate::http::session::{self, MaybeSignedIn};
@@ -38,6 +39,7 @@ pub async fn show(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     signed_in: MaybeSignedIn,
     Query(q): Query<RequestId>,
 ) -> Result<Response, PageError> {
@@ -52,7 +54,7 @@ pub async fn show(
     };
     let page = ConsentPage {
         t: lang.texts(),
-        csrf: session::csrf_token(&session).await?,
+        csrf: csrf.token(),
         request: q.request,
         client_name: decision.client.record.name,
         user_name: signed_in.user.name.unwrap_or(signed_in.user.username),
@@ -73,10 +75,11 @@ pub async fn submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     signed_in: MaybeSignedIn,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, PageError> {
-    session::check_csrf(&session, &form.csrf).await?;
+    csrf.check(&form.csrf)?;
     let mut pending = session::require_pending(&session, &form.request).await?;
     page.lang(pending.request.ui_locales.as_deref());
     let Some(sign_in) = signed_in.sign_in() else {

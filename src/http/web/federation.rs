@@ -22,6 +22,7 @@ use crate::federation::{
     Callback, Connector, Federation, FederationError, Freshness, Kind, Purpose, ROUND_TRIP_TTL,
 };
 use crate::http::client_ip::ClientIp;
+use crate::http::csrf::Csrf;
 use crate::http::error::{PageError, PageMessage, Text};
 use crate::http::session::{self, MaybeSignedIn};
 use crate::oauth::authorize::Pending;
@@ -187,10 +188,11 @@ pub async fn start_post(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     Path(provider): Path<String>,
     Form(form): Form<StartForm>,
 ) -> Result<Response, PageError> {
-    session::check_csrf(&session, &form.csrf).await?;
+    csrf.check(&form.csrf)?;
     start(
         &state,
         &page,
@@ -243,6 +245,7 @@ pub async fn callback(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     signed_in: MaybeSignedIn,
     Path(provider): Path<String>,
     Query(callback): Query<Callback>,
@@ -302,7 +305,7 @@ pub async fn callback(
             {
                 Resolution::SignIn { user_id, .. } => {
                     let sign_in = SignIn::federated(user_id, &provider, now);
-                    finish_sign_in(&session, &sign_in, &request).await
+                    finish_sign_in(&state, &session, &csrf, &sign_in, &request).await
                 }
                 Resolution::ConfirmLink { user_id } => {
                     let link = PendingLink {
@@ -345,6 +348,7 @@ pub async fn callback(
             complete_link(
                 &state,
                 &session,
+                &csrf,
                 link,
                 SignIn::federated(owner.unwrap_or_default(), &provider, now),
             )
@@ -357,6 +361,7 @@ pub async fn callback(
 async fn complete_link(
     state: &AppState,
     session: &Session,
+    csrf: &Csrf,
     link: PendingLink,
     sign_in: SignIn,
 ) -> Result<Response, PageError> {
@@ -367,7 +372,7 @@ async fn complete_link(
         .await
         .map_err(|e| link_failure(e, &back))?;
     session::forget_pending_link(session).await?;
-    finish_sign_in(session, &sign_in, &link.request_id).await
+    finish_sign_in(state, session, csrf, &sign_in, &link.request_id).await
 }
 
 #[derive(Deserialize)]
@@ -385,15 +390,17 @@ pub async fn link_show(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     Query(q): Query<StartQuery>,
 ) -> Result<Response, PageError> {
-    link_page(&state, &page, &session, &q.request, None).await
+    link_page(&state, &page, &session, &csrf, &q.request, None).await
 }
 
 async fn link_page(
     state: &AppState,
     page: &Page,
     session: &Session,
+    csrf: &Csrf,
     request: &str,
     failure: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
@@ -426,7 +433,7 @@ async fn link_page(
     };
     let view = LinkPage {
         t,
-        csrf: session::csrf_token(session).await?,
+        csrf: csrf.token(),
         request: request.to_owned(),
         provider: display(state, lang, &link.identity.provider),
         account: owner.email.clone().unwrap_or(owner.username.clone()),
@@ -442,10 +449,11 @@ pub async fn link_submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     ClientIp(ip): ClientIp,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
-    session::check_csrf(&session, &form.csrf).await?;
+    csrf.check(&form.csrf)?;
     let now = state.clock.now();
     let link = session::pending_link(&session, now).await?.ok_or_else(|| {
         PageError::request_expired().back(login_again(&form.request), |t| t.back_to_login)
@@ -464,13 +472,14 @@ pub async fn link_submit(
             // Both proved: the password now, the provider a moment ago.
             sign_in.amr.push("fed".into());
             sign_in.idp = Some(link.identity.provider.clone());
-            return complete_link(&state, &session, link, sign_in).await;
+            return complete_link(&state, &session, &csrf, link, sign_in).await;
         }
         Err(PasswordSignInError::Throttled(wait)) => {
             let page = link_page(
                 &state,
                 &page,
                 &session,
+                &csrf,
                 &form.request,
                 Some((
                     StatusCode::TOO_MANY_REQUESTS,
@@ -487,17 +496,18 @@ pub async fn link_submit(
         Err(PasswordSignInError::Store(e)) => return Err(e.into()),
         Err(PasswordSignInError::Password(e)) => return Err(e.into()),
     };
-    link_page(&state, &page, &session, &form.request, Some(failure)).await
+    link_page(&state, &page, &session, &csrf, &form.request, Some(failure)).await
 }
 
 /// Gives up on a pending link: back to the login page.
 pub async fn link_cancel(
     page: Page,
     session: Session,
+    csrf: Csrf,
     Form(form): Form<StartForm>,
 ) -> Result<Response, PageError> {
     page.lang(None);
-    session::check_csrf(&session, &form.csrf).await?;
+    csrf.check(&form.csrf)?;
     session::forget_pending_link(&session).await?;
     Ok(see_other(&login_again(&form.request)))
 }

@@ -15,6 +15,7 @@ use super::views::LoginPage;
 use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
+use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
 use crate::http::session;
@@ -36,6 +37,7 @@ pub async fn show(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     Query(q): Query<RequestId>,
 ) -> Result<Response, PageError> {
     let form = LoginForm {
@@ -45,7 +47,7 @@ pub async fn show(
         password: String::new(),
     };
     let pending = session::get_pending(&session, &form.request).await?;
-    render(&state, &page, &session, &form, pending.as_ref(), None).await
+    render(&state, &page, &csrf, &form, pending.as_ref(), None).await
 }
 
 /// The form, prefilled from the pending request (login_hint, client name, language) and from
@@ -53,7 +55,7 @@ pub async fn show(
 async fn render(
     state: &AppState,
     page: &Page,
-    session: &Session,
+    csrf: &Csrf,
     form: &LoginForm,
     pending: Option<&Pending>,
     failure: Option<(StatusCode, String)>,
@@ -80,7 +82,7 @@ async fn render(
     };
     let view = LoginPage {
         t: lang.texts(),
-        csrf: session::csrf_token(session).await?,
+        csrf: csrf.token(),
         request: if pending.is_some() {
             form.request.clone()
         } else {
@@ -103,6 +105,7 @@ pub async fn submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     ClientIp(ip): ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -114,7 +117,7 @@ pub async fn submit(
     );
     let t = lang.texts();
     let mut wait = None;
-    let failure = if session::check_csrf(&session, &form.csrf).await.is_err() {
+    let failure = if csrf.check(&form.csrf).is_err() {
         (StatusCode::FORBIDDEN, t.csrf_failed.to_owned())
     } else {
         let attempt = state
@@ -127,7 +130,9 @@ pub async fn submit(
             )
             .await;
         match attempt {
-            Ok(signed_in) => return finish_sign_in(&session, &signed_in, &form.request).await,
+            Ok(signed_in) => {
+                return finish_sign_in(&state, &session, &csrf, &signed_in, &form.request).await;
+            }
             Err(PasswordSignInError::Throttled(secs)) => {
                 wait = Some(secs);
                 (
@@ -142,15 +147,7 @@ pub async fn submit(
             Err(PasswordSignInError::Password(e)) => return Err(e.into()),
         }
     };
-    let answer = render(
-        &state,
-        &page,
-        &session,
-        &form,
-        pending.as_ref(),
-        Some(failure),
-    )
-    .await?;
+    let answer = render(&state, &page, &csrf, &form, pending.as_ref(), Some(failure)).await?;
     Ok(match wait {
         Some(secs) => retry_after(answer, secs),
         None => answer,
@@ -161,11 +158,15 @@ pub async fn submit(
 /// sign-in recorded, and back into the pending authorization request — marked as signed in
 /// for, so its demands for a fresh sign-in are met — or to the signed-in page.
 pub async fn finish_sign_in(
+    state: &AppState,
     session: &Session,
+    csrf: &Csrf,
     signed_in: &SignIn,
     request_id: &str,
 ) -> Result<Response, PageError> {
-    session::sign_in(session, signed_in).await?;
+    session::sign_in(session, signed_in, state.config.lifetimes.session_idle).await?;
+    // A new identity, a new CSRF token.
+    csrf.rotate();
     let Some(mut pending) = session::get_pending(session, request_id).await? else {
         return Ok(see_other("/"));
     };

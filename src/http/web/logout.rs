@@ -11,6 +11,7 @@ use super::i18n::Lang;
 use super::page::{Page, no_store, see_other};
 use super::views::{LogoutPage, SignedInPage};
 use crate::app::AppState;
+use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::params::OAuthParams;
 use crate::http::session::{self, MaybeSignedIn, SignedIn};
@@ -25,14 +26,14 @@ pub struct LogoutForm {
 const PENDING_LOGOUT: &str = "end_session";
 
 /// Asks first: a GET must never end a session (a link or an image could trigger it).
-pub async fn show(page: Page, session: Session) -> Result<Response, PageError> {
-    confirm(&session, page.lang(None)).await
+pub async fn show(page: Page, csrf: Csrf) -> Result<Response, PageError> {
+    confirm(&csrf, page.lang(None))
 }
 
-async fn confirm(session: &Session, lang: Lang) -> Result<Response, PageError> {
+fn confirm(csrf: &Csrf, lang: Lang) -> Result<Response, PageError> {
     let view = LogoutPage {
         t: lang.texts(),
-        csrf: session::csrf_token(session).await?,
+        csrf: csrf.token(),
         done: false,
     };
     Ok(no_store(view.into_response()))
@@ -43,6 +44,7 @@ pub async fn submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     signed_in: MaybeSignedIn,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, PageError> {
@@ -51,7 +53,7 @@ pub async fn submit(
         .await
         .map_err(session::SessionError::from)?;
     let lang = page.lang(pending.as_ref().and_then(|p| p.ui_locales.as_deref()));
-    session::check_csrf(&session, &form.csrf).await?;
+    csrf.check(&form.csrf)?;
     finish(
         &state,
         &session,
@@ -67,6 +69,7 @@ pub async fn end_session(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     signed_in: MaybeSignedIn,
     OAuthParams(params): OAuthParams,
 ) -> Result<Response, PageError> {
@@ -90,7 +93,7 @@ pub async fn end_session(
                 .insert(PENDING_LOGOUT, &request)
                 .await
                 .map_err(session::SessionError::from)?;
-            confirm(&session, lang).await
+            confirm(&csrf, lang)
         }
     }
 }
@@ -127,16 +130,12 @@ fn done(request: &LogoutRequest, lang: Lang) -> Response {
     }
 }
 
-pub async fn home(
-    page: Page,
-    session: Session,
-    signed_in: SignedIn,
-) -> Result<Response, PageError> {
+pub async fn home(page: Page, csrf: Csrf, signed_in: SignedIn) -> Result<Response, PageError> {
     let lang = page.lang(None);
     let view = SignedInPage {
         t: lang.texts(),
         user_name: signed_in.user.name.unwrap_or(signed_in.user.username),
-        csrf: session::csrf_token(&session).await?,
+        csrf: csrf.token(),
     };
     Ok(no_store(view.into_response()))
 }

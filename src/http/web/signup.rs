@@ -15,6 +15,7 @@ use crate::account::sign_in::SignIn;
 use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role};
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
+use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
 use crate::http::session;
@@ -58,12 +59,13 @@ pub async fn show(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     Query(q): Query<RequestId>,
 ) -> Result<Response, PageError> {
     let lang = open_page(&state, &page, &session, &q.request).await?;
     let view = SignupPage {
         t: lang.texts(),
-        csrf: session::csrf_token(&session).await?,
+        csrf: csrf.token(),
         request: q.request,
         username: String::new(),
         email: String::new(),
@@ -89,6 +91,7 @@ pub async fn submit(
     State(state): State<AppState>,
     page: Page,
     session: Session,
+    csrf: Csrf,
     ClientIp(ip): ClientIp,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, PageError> {
@@ -106,9 +109,9 @@ pub async fn submit(
         };
         Ok((status, no_store(view.into_response())).into_response())
     };
-    let csrf = session::csrf_token(&session).await?;
-    if session::check_csrf(&session, &form.csrf).await.is_err() {
-        return again(vec![t.csrf_failed.to_owned()], csrf, StatusCode::FORBIDDEN);
+    let token = csrf.token();
+    if csrf.check(&form.csrf).is_err() {
+        return again(vec![t.csrf_failed.to_owned()], token, StatusCode::FORBIDDEN);
     }
     let now = state.clock.now();
     let new = NewUser {
@@ -123,7 +126,7 @@ pub async fn submit(
         Ok(u) => u,
         Err(CreateUserError::Invalid(problems)) => {
             let errors = problems.iter().map(|p| message(t, p).to_owned()).collect();
-            return again(errors, csrf, StatusCode::UNPROCESSABLE_ENTITY);
+            return again(errors, token, StatusCode::UNPROCESSABLE_ENTITY);
         }
         Err(CreateUserError::Throttled(wait)) => {
             return Err(PageError::throttled(wait));
@@ -131,5 +134,12 @@ pub async fn submit(
         Err(CreateUserError::Password(e)) => return Err(e.into()),
         Err(e) => return Err(PageError::unavailable(e)),
     };
-    finish_sign_in(&session, &SignIn::password(created.id, now), &form.request).await
+    finish_sign_in(
+        &state,
+        &session,
+        &csrf,
+        &SignIn::password(created.id, now),
+        &form.request,
+    )
+    .await
 }
