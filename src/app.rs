@@ -24,6 +24,12 @@ const CLOCK_SKEW_SECS: i64 = 120;
 
 /// How stale a cached client may be (a change made by the CLI shows within this time).
 const CLIENT_CACHE_SECS: i64 = 10;
+
+/// Expired codes are kept this long, so a late replay still revokes what the code produced.
+const CODE_REPLAY_MEMORY_SECS: i64 = 3600;
+
+/// How often expired rows are deleted.
+const HOUSEKEEPING_SECS: u64 = 600;
 use crate::oidc::metadata::ProviderMetadata;
 use crate::store::Store;
 
@@ -140,6 +146,22 @@ impl AppState {
         Ok(())
     }
 
+    /// One round of housekeeping: expired rows of every growing table deleted (by one
+    /// instance at a time). `None` when another instance was at it.
+    pub async fn housekeeping(
+        &self,
+    ) -> Result<Option<crate::store::Purged>, crate::store::StoreError> {
+        let now = self.clock.now();
+        let cutoffs = crate::store::Cutoffs {
+            sessions_before: Clock::system().now(),
+            codes_before: now - CODE_REPLAY_MEMORY_SECS,
+            families_before: now,
+            revocations_before: now,
+            session_clients_before: now - self.config.lifetimes.session_absolute,
+        };
+        self.store.purge_expired(&cutoffs).await
+    }
+
     /// What account operations need.
     pub fn accounts(&self) -> crate::account::Accounts<'_> {
         crate::account::Accounts {
@@ -204,6 +226,7 @@ impl Server {
     ) -> std::io::Result<()> {
         let router = router(self.state.clone());
         let upkeep = tokio::spawn(key_upkeep(self.state.clone()));
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let limits = crate::listener::Limits {
             header_read_timeout: std::time::Duration::from_secs(
                 self.state.config.header_read_timeout_secs,
@@ -212,6 +235,7 @@ impl Server {
         };
         crate::listener::serve(self.listener, router, limits, shutdown).await?;
         upkeep.abort();
+        housekeeping.abort();
         self.state.store.close().await;
         Ok(())
     }
@@ -228,6 +252,33 @@ async fn key_upkeep(state: AppState) {
         if let Err(e) = state.maintain_keys().await {
             // The database may be away for a while; the next round tries again.
             tracing::warn!(error = %e, "key upkeep failed");
+        }
+    }
+}
+
+/// Every `HOUSEKEEPING_SECS` (first a minute after start): expired rows go, with a figure in
+/// the log.
+async fn housekeeping(state: AppState) {
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(HOUSEKEEPING_SECS));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let started = std::time::Instant::now();
+        match state.housekeeping().await {
+            Ok(Some(purged)) => tracing::info!(
+                removed = purged.total(),
+                sessions = purged.sessions,
+                codes = purged.codes,
+                refresh_tokens = purged.refresh_tokens,
+                revoked_grants = purged.revoked_grants,
+                revoked_access_tokens = purged.revoked_access_tokens,
+                session_clients = purged.session_clients,
+                ms = started.elapsed().as_millis() as u64,
+                "housekeeping: expired rows deleted"
+            ),
+            Ok(None) => tracing::debug!("housekeeping: another instance is at it"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
         }
     }
 }

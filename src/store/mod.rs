@@ -8,6 +8,7 @@ mod clients;
 mod codes;
 mod consents;
 mod grants;
+mod housekeeping;
 mod identities;
 mod refresh_tokens;
 mod sessions;
@@ -23,6 +24,7 @@ use crate::config::DatabaseConfig;
 
 pub use clients::ClientRecord;
 pub use codes::{CodeRecord, CodeRedemption};
+pub use housekeeping::{Cutoffs, Purged};
 pub use identities::IdentityRecord;
 pub use refresh_tokens::{RefreshTokenRecord, Rotation};
 pub use signing_keys::SigningKeyRow;

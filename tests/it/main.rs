@@ -13,6 +13,7 @@ mod cli;
 mod discovery_jwks;
 mod federation;
 mod federation_linking;
+mod housekeeping;
 mod keys;
 mod lifecycle;
 mod logout;
