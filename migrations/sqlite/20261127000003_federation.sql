@@ -13,3 +13,8 @@ ALTER TABLE federated_identities ADD COLUMN hd TEXT;
 -- Usernames are unique regardless of case ("Alice" and "alice" are one name), and looked up
 -- through this index.
 CREATE UNIQUE INDEX users_username_lower ON users (lower(username));
+
+-- Whose sign-in a session holds, so disabling an account or changing its password can end
+-- every session of it at once.
+ALTER TABLE sessions ADD COLUMN user_id TEXT;
+CREATE INDEX sessions_user_id ON sessions (user_id);

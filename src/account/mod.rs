@@ -1,5 +1,6 @@
 //! People: passwords, accounts, signing in, sign-in throttling.
 
+pub mod admin;
 pub mod password;
 pub mod sign_in;
 pub mod throttle;

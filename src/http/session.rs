@@ -50,6 +50,17 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// Whose sign-in a session record holds (stored beside it, so an account's sessions can be
+/// ended together).
+fn user_of(record: &Record) -> Option<String> {
+    record
+        .data
+        .get(AUTH)
+        .and_then(|auth| auth.get("user_id"))
+        .and_then(|id| id.as_str())
+        .map(str::to_owned)
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -63,6 +74,7 @@ impl SessionStore for DbSessionStore {
                     &sha256_hex(&record.id.to_string()),
                     &data,
                     record.expiry_date.unix_timestamp(),
+                    user_of(record).as_deref(),
                 )
                 .await
                 .map_err(backend)?;
@@ -82,6 +94,7 @@ impl SessionStore for DbSessionStore {
                 &sha256_hex(&record.id.to_string()),
                 &data,
                 record.expiry_date.unix_timestamp(),
+                user_of(record).as_deref(),
             )
             .await
             .map_err(backend)

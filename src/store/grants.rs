@@ -34,6 +34,42 @@ impl Store {
         Ok(())
     }
 
+    /// Revokes every grant of a user that still has a live refresh token, and the user's
+    /// unredeemed codes; returns how many grants. Access tokens of those grants are refused
+    /// until `keep_until`.
+    pub async fn revoke_grants_of_user(
+        &self,
+        user_id: &str,
+        now: i64,
+        keep_until: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let grants = sqlx::query(
+            "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) \
+             SELECT DISTINCT grant_id, $2, $3 FROM refresh_tokens \
+             WHERE user_id = $1 AND revoked_at IS NULL \
+             ON CONFLICT (grant_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(keep_until)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(grants.rows_affected())
+    }
+
     /// Whether an access token is refused: its grant, or the token itself, was revoked.
     pub async fn is_access_token_revoked(
         &self,

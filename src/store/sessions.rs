@@ -22,14 +22,17 @@ impl Store {
         id_hash: &str,
         data: &str,
         expires_at: i64,
+        user_id: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            "INSERT INTO sessions (id_hash, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, \
+             expires_at = excluded.expires_at, user_id = excluded.user_id",
         )
         .bind(id_hash)
         .bind(data)
         .bind(expires_at)
+        .bind(user_id)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -41,13 +44,16 @@ impl Store {
         id_hash: &str,
         data: &str,
         expires_at: i64,
+        user_id: Option<&str>,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            "INSERT INTO sessions (id_hash, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(id_hash)
         .bind(data)
         .bind(expires_at)
+        .bind(user_id)
         .execute(self.pool())
         .await?;
         Ok(result.rows_affected() == 1)
@@ -59,6 +65,15 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// Ends every browser session of a user; returns how many.
+    pub async fn delete_sessions_of(&self, user_id: &str) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(result.rows_affected())
     }
 
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {

@@ -10,6 +10,7 @@ mod abuse;
 mod authorize_steps;
 mod browser;
 mod cli;
+mod cli_users;
 mod discovery_jwks;
 mod federation;
 mod federation_linking;

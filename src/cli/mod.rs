@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod user;
+
 use crate::app::{Server, StartError, open_store, shutdown_signal};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
@@ -44,7 +46,7 @@ enum Command {
     /// User accounts.
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: user::UserCommand,
     },
 }
 
@@ -110,27 +112,6 @@ fn parse_grant_type(value: &str) -> Result<GrantType, String> {
 }
 
 #[derive(Subcommand, Debug)]
-enum UserCommand {
-    /// Create a user; the password is read from standard input.
-    Create {
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: Option<String>,
-        /// Read the password from stdin (the only way to set one here).
-        #[arg(long)]
-        password_stdin: bool,
-        #[arg(long, default_value = "user", value_parser = ["user", "admin"])]
-        role: String,
-        /// Mark the email address as verified.
-        #[arg(long)]
-        email_verified: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
 enum KeysCommand {
     /// Schedule new signing keys: published now, signing after key_publish_secs.
     Rotate {
@@ -147,7 +128,7 @@ enum KeysCommand {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(crate) enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -200,7 +181,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Client { command } => client_command(&config, command).await,
-        Command::User { command } => user_command(&config, command).await,
+        Command::User { command } => user::run(&config, command).await,
         Command::CheckConfig => {
             print!("{}", config.describe());
             Ok(())
@@ -363,56 +344,6 @@ fn client_json(c: &crate::store::ClientRecord) -> serde_json::Value {
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "created_at": c.created_at,
     })
-}
-
-async fn user_command(config: &Config, command: UserCommand) -> Result<(), CliError> {
-    use crate::account::user::{CreateUserError, NewUser, Role, create};
-    let UserCommand::Create {
-        username,
-        email,
-        name,
-        password_stdin,
-        role,
-        email_verified,
-    } = command;
-    let password = if password_stdin {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        let password = line.trim_end_matches(['\r', '\n']).to_owned();
-        if password.is_empty() {
-            return Err(CliError::Usage("no password on standard input".into()));
-        }
-        Some(password)
-    } else {
-        None
-    };
-    let store = open_store(config).await?;
-    let new = NewUser {
-        username,
-        email,
-        name,
-        password,
-        role: if role == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        },
-        email_verified,
-    };
-    let result = match create(&store, new, Clock::system().now()).await {
-        Ok(user) => {
-            println!("user_id: {}", user.id);
-            Ok(())
-        }
-        Err(CreateUserError::Invalid(problems)) => Err(CliError::Usage(format!(
-            "cannot create the user: {problems:?}"
-        ))),
-        Err(CreateUserError::Store(e)) => Err(e.into()),
-        Err(CreateUserError::Password(e)) => Err(CliError::Usage(e.to_string())),
-        Err(e @ CreateUserError::Throttled(_)) => Err(CliError::Usage(e.to_string())),
-    };
-    store.close().await;
-    result
 }
 
 async fn serve(config: Config) -> Result<(), CliError> {

@@ -1,0 +1,118 @@
+//! What an operator does to accounts (the CLI today, the admin API later): one place for rules
+//! such as "disabling an account ends its sessions and refresh-token families".
+
+use crate::store::{StoreError, UserRecord};
+
+use super::Accounts;
+use super::password::{self, PasswordError};
+use super::user::{self, InvalidUser, NewUser, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("no account {0:?}")]
+    NoSuchUser(String),
+    #[error("the password is not acceptable: {0:?}")]
+    Password(Vec<InvalidUser>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] PasswordError),
+}
+
+/// What ending an account's access took.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub sessions: u64,
+    pub grants: u64,
+}
+
+impl Accounts<'_> {
+    /// The account named by id or by username (any case).
+    pub async fn find(&self, who: &str) -> Result<UserRecord, AdminError> {
+        if let Some(user) = self.store.user(who).await? {
+            return Ok(user);
+        }
+        self.store
+            .user_by_username(who)
+            .await?
+            .ok_or_else(|| AdminError::NoSuchUser(who.to_owned()))
+    }
+
+    /// Ends every browser session and refresh-token family of the account (its access tokens
+    /// are refused by introspection and userinfo until `access_token_ttl` has passed).
+    pub async fn end_access(
+        &self,
+        user_id: &str,
+        now: i64,
+        access_token_ttl: i64,
+    ) -> Result<Ended, AdminError> {
+        let sessions = self.store.delete_sessions_of(user_id).await?;
+        let grants = self
+            .store
+            .revoke_grants_of_user(user_id, now, now + access_token_ttl)
+            .await?;
+        Ok(Ended { sessions, grants })
+    }
+
+    /// Disables the account, and ends everything it was signed in to.
+    pub async fn disable(
+        &self,
+        who: &str,
+        now: i64,
+        access_token_ttl: i64,
+    ) -> Result<Ended, AdminError> {
+        let user = self.find(who).await?;
+        self.store.set_user_disabled(&user.id, true, now).await?;
+        self.end_access(&user.id, now, access_token_ttl).await
+    }
+
+    pub async fn enable(&self, who: &str, now: i64) -> Result<(), AdminError> {
+        let user = self.find(who).await?;
+        self.store.set_user_disabled(&user.id, false, now).await?;
+        Ok(())
+    }
+
+    /// Sets a new password (the signup rules apply), and ends the account's sessions and
+    /// refresh-token families: whoever knew the old one is out.
+    pub async fn set_password(
+        &self,
+        who: &str,
+        password: String,
+        now: i64,
+        access_token_ttl: i64,
+    ) -> Result<Ended, AdminError> {
+        let user = self.find(who).await?;
+        let problems = user::validate(&NewUser {
+            username: user.username.clone(),
+            email: user.email.clone().unwrap_or_default(),
+            name: None,
+            password: Some(password.clone()),
+            role: Role::User,
+            email_verified: false,
+        })
+        .into_iter()
+        .filter(|p| {
+            matches!(
+                p,
+                InvalidUser::PasswordTooShort
+                    | InvalidUser::PasswordTooLong
+                    | InvalidUser::PasswordCommon
+            )
+        })
+        .collect::<Vec<_>>();
+        if !problems.is_empty() {
+            return Err(AdminError::Password(problems));
+        }
+        let hash = password::hash(password).await?;
+        self.store.set_password_hash(&user.id, &hash, now).await?;
+        self.end_access(&user.id, now, access_token_ttl).await
+    }
+
+    /// Deletes the account and everything that hangs on it.
+    pub async fn delete(&self, who: &str) -> Result<(), AdminError> {
+        let user = self.find(who).await?;
+        self.store.delete_sessions_of(&user.id).await?;
+        self.store.delete_user(&user.id).await?;
+        Ok(())
+    }
+}
