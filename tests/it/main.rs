@@ -14,6 +14,7 @@ mod cli_users;
 mod discovery_jwks;
 mod federation;
 mod federation_linking;
+mod hostile;
 mod housekeeping;
 mod keys;
 mod lifecycle;
