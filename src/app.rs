@@ -46,6 +46,7 @@ pub struct AppState {
     pub tokens: Arc<TokenSettings>,
     pub throttle: Arc<LoginThrottle>,
     pub client_throttle: Arc<ClientThrottle>,
+    pub rate_limiter: Arc<crate::http::rate_limit::RateLimiter>,
     pub clients: Arc<ClientCache>,
     /// Outgoing requests (back-channel logout).
     pub http: reqwest::Client,
@@ -116,6 +117,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             throttle: Arc::new(LoginThrottle::default()),
             client_throttle: Arc::new(ClientThrottle::default()),
+            rate_limiter: Arc::default(),
             clients: Arc::new(ClientCache::new(CLIENT_CACHE_SECS)),
             http: crate::oidc::backchannel::http_client(),
             federation,

@@ -51,6 +51,13 @@ struct RawConfig {
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`/`Forwarded` name
     /// the client; a list in the file, comma-separated in the environment.
     trusted_proxies: values::AddressList,
+    /// Requests per client address per minute at `/token`, `/revoke`, `/introspect` and
+    /// `/userinfo` (0: no limit).
+    rate_limit_token_per_minute: u32,
+    /// ... at `/authorize` and the starts of upstream sign-ins.
+    rate_limit_authorize_per_minute: u32,
+    /// ... for form posts of the hosted pages.
+    rate_limit_forms_per_minute: u32,
     /// How long relying parties may cache the JWKS, in seconds.
     jwks_max_age_secs: u64,
     /// Allow an `http://` issuer on a non-loopback host (only behind a TLS-terminating proxy
@@ -99,6 +106,9 @@ impl Default for RawConfig {
             max_connections: 4096,
             header_read_timeout_secs: 10,
             trusted_proxies: values::AddressList::default(),
+            rate_limit_token_per_minute: 6000,
+            rate_limit_authorize_per_minute: 600,
+            rate_limit_forms_per_minute: 300,
             jwks_max_age_secs: 300,
             allow_insecure_issuer: false,
             signup_enabled: true,
@@ -130,6 +140,7 @@ pub struct Config {
     pub max_connections: usize,
     pub header_read_timeout_secs: u64,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub rate_limits: crate::http::rate_limit::Limits,
     pub jwks_max_age_secs: u64,
     pub signup_enabled: bool,
     pub lifetimes: Lifetimes,
@@ -347,6 +358,13 @@ impl ConfigBuilder {
             values::AddressList::Many(proxies.iter().map(|p| (*p).to_owned()).collect());
         self
     }
+    /// Per-minute limits of the token, authorize and form families (0: off).
+    pub fn rate_limits(mut self, token: u32, authorize: u32, forms: u32) -> Self {
+        self.0.rate_limit_token_per_minute = token;
+        self.0.rate_limit_authorize_per_minute = authorize;
+        self.0.rate_limit_forms_per_minute = forms;
+        self
+    }
     pub fn max_connections(mut self, n: usize) -> Self {
         self.0.max_connections = n;
         self
@@ -486,6 +504,11 @@ impl RawConfig {
             max_connections: self.max_connections,
             header_read_timeout_secs: self.header_read_timeout_secs,
             trusted_proxies: self.trusted_proxies.parse()?,
+            rate_limits: crate::http::rate_limit::Limits {
+                token: self.rate_limit_token_per_minute,
+                authorize: self.rate_limit_authorize_per_minute,
+                forms: self.rate_limit_forms_per_minute,
+            },
             jwks_max_age_secs: self.jwks_max_age_secs,
         })
     }

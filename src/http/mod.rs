@@ -8,6 +8,7 @@ pub mod oauth;
 mod oidc;
 mod ops;
 pub mod params;
+pub mod rate_limit;
 pub mod session;
 pub mod web;
 
@@ -69,8 +70,7 @@ pub fn routes(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::<str>::from(middleware::origin_of(state.config.issuer.as_str())),
             middleware::same_origin_forms,
-        ))
-        .layer(axum::middleware::from_fn(web::page::render_errors));
+        ));
     let router = Router::new()
         .merge(browser)
         .route(paths::TOKEN, axum::routing::post(oauth::token::token))
@@ -94,6 +94,12 @@ pub fn routes(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::layer,
+        ))
+        // Outermost of the routes: turns every PageError (the rate limit's too) into a page.
+        .layer(axum::middleware::from_fn(web::page::render_errors))
         .with_state(state);
     middleware::apply(router, hsts)
 }
