@@ -229,6 +229,7 @@ impl Server {
         let router = router(self.state.clone());
         let upkeep = tokio::spawn(key_upkeep(self.state.clone()));
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let client_changes = tokio::spawn(client_changes(self.state.clone()));
         let limits = crate::listener::Limits {
             header_read_timeout: std::time::Duration::from_secs(
                 self.state.config.header_read_timeout_secs,
@@ -238,6 +239,7 @@ impl Server {
         crate::listener::serve(self.listener, router, limits, shutdown).await?;
         upkeep.abort();
         housekeeping.abort();
+        client_changes.abort();
         self.state.store.close().await;
         Ok(())
     }
@@ -282,6 +284,42 @@ async fn housekeeping(state: AppState) {
             Ok(None) => tracing::debug!("housekeeping: another instance is at it"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
         }
+    }
+}
+
+/// On PostgreSQL: drops a cached client as soon as any process announces a change to it.
+/// While the listener is down (database away), caches fall back to their short lifetime.
+async fn client_changes(state: AppState) {
+    let crate::config::DatabaseConfig::Postgres { url } = &state.config.database else {
+        return;
+    };
+    loop {
+        match sqlx::postgres::PgListener::connect(url).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(crate::store::CLIENT_CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot listen for client changes");
+                } else {
+                    // Anything may have changed while we were not listening.
+                    state.clients.clear();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(notification)) => {
+                                state.clients.invalidate(notification.payload());
+                            }
+                            // The connection dropped (sqlx reconnects on the next call):
+                            // announcements in between are lost.
+                            Ok(None) => state.clients.clear(),
+                            Err(e) => {
+                                tracing::debug!(error = %e, "client change listener stopped");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "client change listener cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
 

@@ -1,8 +1,9 @@
 //! Clients as the token endpoint sees them, cached for a few seconds: machine-to-machine
 //! traffic authenticates on every request, and a client changes rarely.
 //!
-//! Clients change only through the CLI (another process), so an entry is trusted for `ttl`
-//! seconds and then read again: a change is seen within that time.
+//! Clients change through the CLI (another process). On PostgreSQL every change is announced
+//! (`NOTIFY`) and the entry goes at once; otherwise, and if the announcement is missed, an
+//! entry is trusted for `ttl` seconds and then read again.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -23,6 +24,20 @@ impl ClientCache {
         Self {
             ttl,
             entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Forgets one client (it changed).
+    pub fn invalidate(&self, id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
+        }
+    }
+
+    /// Forgets every client (announcements may have been missed).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
         }
     }
 

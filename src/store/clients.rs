@@ -70,6 +70,7 @@ impl Store {
         .execute(self.pool())
         .await
         .map_err(StoreError::from_insert)?;
+        self.announce_client_change(&c.id).await;
         Ok(())
     }
 
@@ -96,6 +97,26 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
+        self.announce_client_change(id).await;
         Ok(result.rows_affected() == 1)
     }
+
+    /// Tells every instance (PostgreSQL `NOTIFY`) that a client changed, so cached copies go
+    /// at once. Best effort: caches also expire by themselves within seconds.
+    async fn announce_client_change(&self, id: &str) {
+        if self.backend() != super::Backend::Postgres {
+            return;
+        }
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CLIENT_CHANNEL)
+            .bind(id)
+            .execute(self.pool())
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "cannot announce a client change");
+        }
+    }
 }
+
+/// The PostgreSQL channel client changes are announced on.
+pub const CLIENT_CHANNEL: &str = "munjigi_clients";

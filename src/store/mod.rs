@@ -22,7 +22,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
-pub use clients::ClientRecord;
+pub use clients::{CLIENT_CHANNEL, ClientRecord};
 pub use codes::{CodeRecord, CodeRedemption};
 pub use housekeeping::{Cutoffs, Purged};
 pub use identities::IdentityRecord;

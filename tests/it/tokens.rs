@@ -257,3 +257,39 @@ async fn introspection_tells_active_from_inactive(db: TestDb) {
     );
     app.stop().await;
 }
+
+crate::on_postgres!(a_deleted_client_is_refused_at_once_on_every_instance);
+
+/// Client changes are announced (PostgreSQL NOTIFY): a second instance that has the client
+/// cached refuses it right after it is deleted elsewhere, not 10 seconds later.
+async fn a_deleted_client_is_refused_at_once_on_every_instance(db: TestDb) {
+    let a = spawn_app(&db).await;
+    let b = spawn_app(&db).await;
+    let m = machine(&a).await;
+    // Give b's listener a moment to be connected, then cache the client on b.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        b.token(&m, &[("grant_type", "client_credentials")])
+            .await
+            .status,
+        200
+    );
+    assert!(a.store.delete_client(&m.id).await.unwrap_or(false));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let status = b
+            .token(&m, &[("grant_type", "client_credentials")])
+            .await
+            .status;
+        if status == 401 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} after 3 s (cache lives 10 s)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}
