@@ -160,6 +160,7 @@ impl AppState {
             families_before: now,
             revocations_before: now,
             session_clients_before: now - self.config.lifetimes.session_absolute,
+            login_failures_before: now - crate::account::throttle::SIGN_IN_ACCOUNT.window,
         };
         self.store.purge_expired(&cutoffs).await
     }
@@ -278,6 +279,7 @@ async fn housekeeping(state: AppState) {
                 revoked_grants = purged.revoked_grants,
                 revoked_access_tokens = purged.revoked_access_tokens,
                 session_clients = purged.session_clients,
+                login_failures = purged.login_failures,
                 ms = started.elapsed().as_millis() as u64,
                 "housekeeping: expired rows deleted"
             ),

@@ -18,3 +18,12 @@ CREATE UNIQUE INDEX users_username_lower ON users (lower(username));
 -- every session of it at once.
 ALTER TABLE sessions ADD COLUMN user_id TEXT;
 CREATE INDEX sessions_user_id ON sessions (user_id);
+
+-- Failed sign-ins per account and per client address, shared by every instance, so the
+-- lockout holds however many instances share the load.
+CREATE TABLE login_failures (
+    subject      TEXT PRIMARY KEY,
+    count        BIGINT NOT NULL,
+    first_at     BIGINT NOT NULL,
+    locked_until BIGINT NOT NULL
+);

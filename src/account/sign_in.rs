@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::oauth::secret::random_token;
 use crate::store::{Store, StoreError, UserRecord};
 
-use super::Accounts;
 use super::password::{self, PasswordError};
+use super::{Accounts, throttle};
 
 /// A completed sign-in, kept in the browser session: who, when (`auth_time`, OIDC Core §2) and
 /// how (`amr`, RFC 8176).
@@ -79,8 +79,8 @@ impl Accounts<'_> {
         now: i64,
     ) -> Result<SignIn, PasswordSignInError> {
         let login = login.trim();
-        self.throttle
-            .begin(login, ip, now)
+        throttle::begin_sign_in(self.store, login, ip, now)
+            .await?
             .map_err(PasswordSignInError::Throttled)?;
         // A login no account can have is looked up nowhere (and still costs a hash below).
         let user = if login.is_empty() || login.len() > 320 || login.chars().any(char::is_control) {
@@ -95,7 +95,7 @@ impl Accounts<'_> {
         let ok = password::verify(password, stored_hash).await?;
         match (ok, user) {
             (true, Some(user)) => {
-                self.throttle.succeeded(login, ip);
+                throttle::sign_in_succeeded(self.store, login, ip).await?;
                 Ok(SignIn::password(user.id, now))
             }
             _ => Err(PasswordSignInError::Invalid),

@@ -1,12 +1,14 @@
-//! Sign-in throttling per account and per client IP: after a few failures within a window,
-//! further attempts wait, with the wait doubling while failures continue.
-//!
-//! Counts live in this process's memory: with several instances each throttles on its own,
-//! which still bounds guessing to a small multiple of one instance's rate.
+//! Throttling. Sign-ins per account and per client address: after a few failures within a
+//! window further attempts wait, the wait doubling while failures continue; those counts live
+//! in the database, so every instance enforces the same lock-out. Signups per address and
+//! wrong client secrets are counted in this process's memory (cheap, and bounded per
+//! instance).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, RwLock};
+
+use crate::store::{LockPolicy, Store, StoreError};
 
 const FREE_FAILURES_PER_ACCOUNT: u32 = 5;
 const FREE_FAILURES_PER_IP: u32 = 20;
@@ -26,41 +28,86 @@ struct Failures {
     locked_until: i64,
 }
 
+/// Sign-in failures per account and per address, in the database (see `store`).
+pub const SIGN_IN_ACCOUNT: LockPolicy = LockPolicy {
+    free: FREE_FAILURES_PER_ACCOUNT as i64,
+    window: WINDOW_SECS,
+    base_lock: BASE_LOCK_SECS,
+    max_lock: MAX_LOCK_SECS,
+};
+pub const SIGN_IN_ADDRESS: LockPolicy = LockPolicy {
+    free: FREE_FAILURES_PER_IP as i64,
+    ..SIGN_IN_ACCOUNT
+};
+
+fn account_subject(login: &str) -> String {
+    // Control characters (a NUL the database would refuse) count as one placeholder.
+    let login: String = login
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(320)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    format!("account:{login}")
+}
+
+fn address_subject(ip: IpAddr) -> String {
+    format!("ip:{ip}")
+}
+
+/// Starts a sign-in attempt: `Ok(Err(seconds))` while the account or address must wait;
+/// otherwise the attempt is counted as a failure *before* the password is checked, so a burst
+/// of concurrent guesses is throttled as surely as a sequence. `sign_in_succeeded` takes it
+/// back.
+pub async fn begin_sign_in(
+    store: &Store,
+    login: &str,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<Result<(), i64>, StoreError> {
+    let account = account_subject(login);
+    let address = ip.map(address_subject);
+    let mut subjects = vec![account.as_str()];
+    subjects.extend(address.as_deref());
+    let wait = store.login_wait(&subjects, now).await?;
+    if wait > 0 {
+        return Ok(Err(wait));
+    }
+    store
+        .count_login_failure(&account, &SIGN_IN_ACCOUNT, now)
+        .await?;
+    if let Some(address) = &address {
+        store
+            .count_login_failure(address, &SIGN_IN_ADDRESS, now)
+            .await?;
+    }
+    Ok(Ok(()))
+}
+
+/// The attempt was right: the account starts afresh, and the address's count forgets this
+/// attempt (but not its other failures: one right password must not reset a spray).
+pub async fn sign_in_succeeded(
+    store: &Store,
+    login: &str,
+    ip: Option<IpAddr>,
+) -> Result<(), StoreError> {
+    store.forget_login_failures(&account_subject(login)).await?;
+    if let Some(ip) = ip {
+        store
+            .take_back_login_failure(&address_subject(ip), SIGN_IN_ADDRESS.free)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Signups per address (in memory).
 #[derive(Default)]
 pub struct LoginThrottle {
-    accounts: Mutex<HashMap<String, Failures>>,
-    ips: Mutex<HashMap<IpAddr, Failures>>,
     signups: Mutex<HashMap<IpAddr, Failures>>,
 }
 
 impl LoginThrottle {
-    /// Starts a sign-in attempt: `Err(seconds)` while the account or address must wait;
-    /// otherwise the attempt is counted as a failure *before* the password is checked, so a
-    /// burst of concurrent guesses is throttled as surely as a sequence. `succeeded` takes it
-    /// back.
-    pub fn begin(&self, login: &str, ip: Option<IpAddr>, now: i64) -> Result<(), i64> {
-        let wait = self.wait_secs(login, ip, now);
-        if wait > 0 {
-            return Err(wait);
-        }
-        self.record_failure(login, ip, now);
-        Ok(())
-    }
-
-    /// The attempt `begin` counted was right: the account starts afresh, and the address's
-    /// count forgets this attempt (but not its other failures).
-    pub fn succeeded(&self, login: &str, ip: Option<IpAddr>) {
-        self.record_success(login);
-        if let Some(ip) = ip
-            && let Some(f) = lock(&self.ips).get_mut(&ip)
-        {
-            f.count = f.count.saturating_sub(1);
-            if f.count < FREE_FAILURES_PER_IP {
-                f.locked_until = 0;
-            }
-        }
-    }
-
     /// Counts an account creation from `ip`: `Err(seconds)` once the address made too many.
     pub fn begin_signup(&self, ip: Option<IpAddr>, now: i64) -> Result<(), i64> {
         let Some(ip) = ip else { return Ok(()) };
@@ -71,35 +118,6 @@ impl LoginThrottle {
         }
         bump(&mut signups, ip, FREE_SIGNUPS_PER_IP, now);
         Ok(())
-    }
-
-    /// Seconds to wait before this account or this address may try again (0: go ahead).
-    pub fn wait_secs(&self, login: &str, ip: Option<IpAddr>, now: i64) -> i64 {
-        let key = login.trim().to_lowercase();
-        let account = lock(&self.accounts)
-            .get(&key)
-            .map_or(0, |f| f.locked_until - now);
-        let address = ip.and_then(|ip| lock(&self.ips).get(&ip).map(|f| f.locked_until - now));
-        account.max(address.unwrap_or(0)).max(0)
-    }
-
-    pub fn record_failure(&self, login: &str, ip: Option<IpAddr>, now: i64) {
-        let key = login.trim().to_lowercase();
-        bump(
-            &mut lock(&self.accounts),
-            key,
-            FREE_FAILURES_PER_ACCOUNT,
-            now,
-        );
-        if let Some(ip) = ip {
-            bump(&mut lock(&self.ips), ip, FREE_FAILURES_PER_IP, now);
-        }
-    }
-
-    /// A successful sign-in clears the account's count (not the address's: one right
-    /// password must not reset a spray against many accounts).
-    pub fn record_success(&self, login: &str) {
-        lock(&self.accounts).remove(&login.trim().to_lowercase());
     }
 }
 
@@ -166,53 +184,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locks_an_account_after_repeated_failures_and_backs_off() {
-        let t = LoginThrottle::default();
-        let ip: Option<IpAddr> = "127.0.0.1".parse().ok();
-        for _ in 0..FREE_FAILURES_PER_ACCOUNT - 1 {
-            t.record_failure("Alice", ip, 1000);
-        }
-        assert_eq!(t.wait_secs("alice", ip, 1000), 0);
-        t.record_failure("alice", ip, 1000);
-        assert_eq!(t.wait_secs("ALICE", None, 1000), BASE_LOCK_SECS);
-        assert_eq!(t.wait_secs("alice", None, 1000 + BASE_LOCK_SECS), 0);
-        t.record_failure("alice", ip, 1000 + BASE_LOCK_SECS);
-        assert_eq!(
-            t.wait_secs("alice", None, 1000 + BASE_LOCK_SECS),
-            2 * BASE_LOCK_SECS
-        );
-        assert_eq!(
-            t.wait_secs("bob", None, 1000),
-            0,
-            "other accounts unaffected"
-        );
-        t.record_success("alice");
-        assert_eq!(t.wait_secs("alice", None, 1000 + BASE_LOCK_SECS), 0);
-    }
-
-    #[test]
-    fn attempts_count_before_the_check_and_a_success_is_taken_back() {
-        let t = LoginThrottle::default();
-        let ip: Option<IpAddr> = "192.0.2.9".parse().ok();
-        // Five concurrent attempts all begin before any finishes: the sixth must wait.
-        for _ in 0..FREE_FAILURES_PER_ACCOUNT {
-            assert!(t.begin("carol", ip, 100).is_ok());
-        }
-        assert!(t.begin("carol", ip, 100).is_err());
-        let t = LoginThrottle::default();
-        for n in 0..FREE_FAILURES_PER_IP - 1 {
-            assert!(t.begin(&format!("u{n}"), ip, 100).is_ok());
-        }
-        assert!(t.begin("right", ip, 100).is_ok());
-        t.succeeded("right", ip);
-        assert_eq!(
-            t.wait_secs("next", ip, 100),
-            0,
-            "a success is not a failure"
-        );
-    }
-
-    #[test]
     fn signups_per_address_are_limited() {
         let t = LoginThrottle::default();
         let ip: Option<IpAddr> = "192.0.2.7".parse().ok();
@@ -222,16 +193,5 @@ mod tests {
         assert!(t.begin_signup(ip, 10).is_ok());
         assert!(t.begin_signup(ip, 10).is_err());
         assert!(t.begin_signup(None, 10).is_ok());
-    }
-
-    #[test]
-    fn locks_an_address_spraying_many_accounts() {
-        let t = LoginThrottle::default();
-        let ip: Option<IpAddr> = "192.0.2.1".parse().ok();
-        for n in 0..FREE_FAILURES_PER_IP {
-            t.record_failure(&format!("user{n}"), ip, 50);
-        }
-        assert!(t.wait_secs("someone-new", ip, 50) > 0);
-        assert_eq!(t.wait_secs("someone-new", None, 50), 0);
     }
 }

@@ -23,6 +23,7 @@ pub struct Purged {
     pub revoked_grants: u64,
     pub revoked_access_tokens: u64,
     pub session_clients: u64,
+    pub login_failures: u64,
 }
 
 impl Purged {
@@ -33,6 +34,7 @@ impl Purged {
             + self.revoked_grants
             + self.revoked_access_tokens
             + self.session_clients
+            + self.login_failures
     }
 }
 
@@ -48,11 +50,13 @@ pub struct Cutoffs {
     pub revocations_before: i64,
     /// A sid cannot outlive the absolute session lifetime.
     pub session_clients_before: i64,
+    /// Sign-in failures whose window and lock have both passed.
+    pub login_failures_before: i64,
 }
 
 /// The DELETEs: `{key}` rows of `{table}` matching `{condition}` (with `$1` the cutoff), a
 /// batch at a time. Written with a sub-select so both backends accept them.
-const PURGES: [(&str, &str, &str); 6] = [
+const PURGES: [(&str, &str, &str); 7] = [
     ("sessions", "id_hash", "expires_at <= $1"),
     ("authorization_codes", "code_hash", "expires_at <= $1"),
     (
@@ -66,6 +70,11 @@ const PURGES: [(&str, &str, &str); 6] = [
         "session_clients",
         "sid || ' ' || client_id",
         "created_at <= $1",
+    ),
+    (
+        "login_failures",
+        "subject",
+        "first_at <= $1 AND locked_until <= $1",
     ),
 ];
 
@@ -108,8 +117,9 @@ impl Store {
             c.revocations_before,
             c.revocations_before,
             c.session_clients_before,
+            c.login_failures_before,
         ];
-        let mut counts = [0u64; 6];
+        let mut counts = [0u64; 7];
         for (i, ((table, key, condition), cutoff)) in PURGES.iter().zip(cutoffs).enumerate() {
             counts[i] = self.purge_table(table, key, condition, cutoff).await?;
         }
@@ -120,6 +130,7 @@ impl Store {
             revoked_grants: counts[3],
             revoked_access_tokens: counts[4],
             session_clients: counts[5],
+            login_failures: counts[6],
         })
     }
 

@@ -24,6 +24,7 @@ on_both_backends!(
     behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own,
     anonymous_pages_store_no_session_and_pending_requests_expire_soon,
     every_endpoint_family_is_rate_limited_per_address,
+    the_sign_in_lockout_holds_on_every_instance,
     wrong_client_secrets_lock_that_client_from_that_address,
 );
 
@@ -922,4 +923,60 @@ async fn every_endpoint_family_is_rate_limited_per_address(db: TestDb) {
         assert_eq!(browser.get("/jwks.json").await.status(), 200);
     }
     app.stop().await;
+}
+
+async fn the_sign_in_lockout_holds_on_every_instance(db: TestDb) {
+    let clock = munjigi::clock::Clock::fixed(1_900_000_000);
+    let a = crate::common::spawn_app_with_clock(&db, clock.clone()).await;
+    let b = crate::common::spawn_app_with_clock(&db, clock.clone()).await;
+    a.user("shared").await;
+    async fn wrong(app: &TestApp) -> u16 {
+        let (browser, csrf) = login_form(app).await;
+        browser
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("request", ""),
+                    ("username", "Shared"),
+                    ("password", "not it at all"),
+                ],
+            )
+            .await
+            .status()
+            .as_u16()
+    }
+    // Five failures spread over two instances lock the account on both.
+    for app in [&a, &b, &a, &b, &a] {
+        assert_eq!(wrong(app).await, 401);
+    }
+    assert_eq!(wrong(&b).await, 429, "instance b knows what happened on a");
+    assert_eq!(wrong(&a).await, 429);
+    // The lock lasts 30 s, then the next failure locks for twice as long.
+    clock.advance(31);
+    assert_eq!(wrong(&b).await, 401);
+    assert_eq!(wrong(&a).await, 429);
+    clock.advance(31);
+    assert_eq!(wrong(&a).await, 429, "60 s this time");
+    clock.advance(30);
+    let (browser, csrf) = login_form(&b).await;
+    let right = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("request", ""),
+                ("username", "shared"),
+                ("password", crate::common::fixtures::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        right.status(),
+        303,
+        "after the lock, the right password works"
+    );
+    assert_eq!(wrong(&a).await, 401, "and the account starts afresh");
+    a.stop().await;
+    b.stop().await;
 }
