@@ -58,6 +58,8 @@ struct RawConfig {
     rate_limit_authorize_per_minute: u32,
     /// ... for form posts of the hosted pages.
     rate_limit_forms_per_minute: u32,
+    /// Requests per authenticated client per minute at the token endpoints, from anywhere.
+    rate_limit_client_per_minute: u32,
     /// How long relying parties may cache the JWKS, in seconds.
     jwks_max_age_secs: u64,
     /// Allow an `http://` issuer on a non-loopback host (only behind a TLS-terminating proxy
@@ -109,6 +111,7 @@ impl Default for RawConfig {
             rate_limit_token_per_minute: 6000,
             rate_limit_authorize_per_minute: 600,
             rate_limit_forms_per_minute: 300,
+            rate_limit_client_per_minute: 60_000,
             jwks_max_age_secs: 300,
             allow_insecure_issuer: false,
             signup_enabled: true,
@@ -359,6 +362,10 @@ impl ConfigBuilder {
         self
     }
     /// Per-minute limits of the token, authorize and form families (0: off).
+    pub fn client_rate_limit(mut self, per_minute: u32) -> Self {
+        self.0.rate_limit_client_per_minute = per_minute;
+        self
+    }
     pub fn rate_limits(mut self, token: u32, authorize: u32, forms: u32) -> Self {
         self.0.rate_limit_token_per_minute = token;
         self.0.rate_limit_authorize_per_minute = authorize;
@@ -508,6 +515,7 @@ impl RawConfig {
                 token: self.rate_limit_token_per_minute,
                 authorize: self.rate_limit_authorize_per_minute,
                 forms: self.rate_limit_forms_per_minute,
+                client: self.rate_limit_client_per_minute,
             },
             jwks_max_age_secs: self.jwks_max_age_secs,
         })

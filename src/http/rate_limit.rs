@@ -35,6 +35,8 @@ pub struct Limits {
     pub token: u32,
     pub authorize: u32,
     pub forms: u32,
+    /// Per authenticated client id at the token endpoints.
+    pub client: u32,
 }
 
 impl Limits {
@@ -64,31 +66,51 @@ pub fn family_of(method: &Method, path: &str) -> Option<Family> {
 #[derive(Default)]
 pub struct RateLimiter {
     windows: Mutex<HashMap<(Family, IpAddr), (i64, u32)>>,
+    clients: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+/// One fixed one-minute window per key; `Err(seconds)` once `limit` is reached.
+fn count<K: std::hash::Hash + Eq>(
+    windows: &Mutex<HashMap<K, (i64, u32)>>,
+    key: K,
+    limit: u32,
+    now: i64,
+) -> Result<(), i64> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let minute = now - now.rem_euclid(60);
+    let mut windows = windows.lock().unwrap_or_else(|p| p.into_inner());
+    if windows.len() >= MAX_KEYS {
+        windows.retain(|_, (start, _)| *start == minute);
+        if windows.len() >= MAX_KEYS {
+            windows.clear();
+        }
+    }
+    let entry = windows.entry(key).or_insert((minute, 0));
+    if entry.0 != minute {
+        *entry = (minute, 0);
+    }
+    if entry.1 >= limit {
+        return Err(minute + 60 - now);
+    }
+    entry.1 += 1;
+    Ok(())
 }
 
 impl RateLimiter {
     /// Counts a request; `Err(seconds)` when the address is over `limit` this minute.
     pub fn check(&self, family: Family, ip: IpAddr, limit: u32, now: i64) -> Result<(), i64> {
+        count(&self.windows, (family, ip), limit, now)
+    }
+
+    /// Counts a request of an authenticated client at the token endpoints, wherever it
+    /// comes from.
+    pub fn check_client(&self, client_id: &str, limit: u32, now: i64) -> Result<(), i64> {
         if limit == 0 {
             return Ok(());
         }
-        let minute = now - now.rem_euclid(60);
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= MAX_KEYS {
-            windows.retain(|_, (start, _)| *start == minute);
-            if windows.len() >= MAX_KEYS {
-                windows.clear();
-            }
-        }
-        let entry = windows.entry((family, ip)).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
-        }
-        if entry.1 >= limit {
-            return Err(minute + 60 - now);
-        }
-        entry.1 += 1;
-        Ok(())
+        count(&self.clients, client_id.to_owned(), limit, now)
     }
 }
 

@@ -25,6 +25,7 @@ on_both_backends!(
     anonymous_pages_store_no_session_and_pending_requests_expire_soon,
     every_endpoint_family_is_rate_limited_per_address,
     the_sign_in_lockout_holds_on_every_instance,
+    a_client_is_rate_limited_wherever_it_comes_from,
     wrong_client_secrets_lock_that_client_from_that_address,
 );
 
@@ -979,4 +980,44 @@ async fn the_sign_in_lockout_holds_on_every_instance(db: TestDb) {
     assert_eq!(wrong(&a).await, 401, "and the account starts afresh");
     a.stop().await;
     b.stop().await;
+}
+
+async fn a_client_is_rate_limited_wherever_it_comes_from(db: TestDb) {
+    let app =
+        crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::fixed(1_900_000_000), |b| {
+            b.client_rate_limit(3).trusted_proxies(&["127.0.0.1/32"])
+        })
+        .await;
+    let machine = app
+        .register(munjigi::oauth::client::NewClient {
+            grant_types: vec![munjigi::oauth::grant::GrantType::ClientCredentials],
+            redirect_uris: vec![],
+            scopes: "api.read".into(),
+            ..crate::common::fixtures::web_client(
+                munjigi::oauth::client::AuthMethod::ClientSecretBasic,
+                true,
+            )
+        })
+        .await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let r = app
+            .http
+            .post(app.url("/token"))
+            .basic_auth(&machine.id, machine.secret.as_deref())
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("an answer");
+        statuses.push((
+            r.status().as_u16(),
+            r.headers().get("retry-after").is_some(),
+        ));
+    }
+    assert_eq!(
+        statuses,
+        [(200, false), (200, false), (200, false), (429, true)]
+    );
+    app.stop().await;
 }

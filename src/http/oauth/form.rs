@@ -3,10 +3,11 @@
 
 use axum::http::{HeaderMap, header};
 
+use crate::http::rate_limit::RateLimiter;
 use crate::oauth::client::Client;
 use crate::oauth::client_auth::{self, PresentedCredentials};
 use crate::oauth::context::OAuthContext;
-use crate::oauth::error::OAuthError;
+use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 
 pub struct ClientForm {
@@ -17,6 +18,7 @@ pub struct ClientForm {
 impl ClientForm {
     pub async fn read(
         ctx: &OAuthContext<'_>,
+        limits: (&RateLimiter, u32),
         headers: &HeaderMap,
         body: &[u8],
         ip: std::net::IpAddr,
@@ -48,6 +50,14 @@ impl ClientForm {
                 || params.single("client_assertion_type")?.is_some(),
         )?;
         let client = client_auth::authenticate(ctx, presented, ip).await?;
+        let (limiter, per_minute) = limits;
+        if let Err(wait) = limiter.check_client(client.id(), per_minute, ctx.now) {
+            return Err(OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "this client sends too many requests; retry later",
+            )
+            .retry_after(wait));
+        }
         Ok(Self { client, params })
     }
 

@@ -22,7 +22,14 @@ pub async fn introspect(
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
     let result = async {
-        let form = ClientForm::read(&ctx, &headers, &body, ip).await?;
+        let form = ClientForm::read(
+            &ctx,
+            (&state.rate_limiter, state.config.rate_limits.client),
+            &headers,
+            &body,
+            ip,
+        )
+        .await?;
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;

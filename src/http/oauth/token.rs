@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::TokenEndpointError;
 use crate::http::oauth::form::ClientForm;
+use crate::http::rate_limit::RateLimiter;
 use crate::oauth::context::OAuthContext;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant::authorization_code::{self, CodeExchange};
@@ -23,7 +24,8 @@ pub async fn token(
 ) -> Response {
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
-    match handle(&ctx, &headers, &body, ip).await {
+    let limits = (&*state.rate_limiter, state.config.rate_limits.client);
+    match handle(&ctx, limits, &headers, &body, ip).await {
         Ok(response) => {
             let mut response = Json(response).into_response();
             let h = response.headers_mut();
@@ -37,11 +39,12 @@ pub async fn token(
 
 async fn handle(
     ctx: &OAuthContext<'_>,
+    limits: (&RateLimiter, u32),
     headers: &HeaderMap,
     body: &[u8],
     ip: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
-    let form = ClientForm::read(ctx, headers, body, ip).await?;
+    let form = ClientForm::read(ctx, limits, headers, body, ip).await?;
     let client = &form.client;
     let grant_type = form
         .get("grant_type")
