@@ -2,31 +2,13 @@
 //! `openidconnect` crate as the client where it can be.
 
 use munjigi::clock::Clock;
-use munjigi::oauth::client::{AuthMethod, NewClient};
-use munjigi::oauth::grant::GrantType;
+use munjigi::oauth::client::AuthMethod;
 use openidconnect::{AccessToken, IntrospectionUrl, TokenIntrospectionResponse};
 
 use crate::common::browser::{Browser, query};
 use crate::common::fixtures::{PASSWORD, REDIRECT, Registered, TokenReply, auth_url};
 use crate::common::{TestApp, TestDb, rp, spawn_app, spawn_app_with_clock};
 use crate::on_both_backends;
-
-async fn machine(app: &TestApp) -> Registered {
-    let new = NewClient {
-        id: None,
-        name: "Billing service".into(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        auth_method: AuthMethod::ClientSecretBasic,
-        secret: None,
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: "api.read api.write".into(),
-        skip_consent: true,
-        id_token_alg: munjigi::keys::SigningAlg::Rs256,
-        backchannel_logout_uri: None,
-    };
-    app.register(new).await
-}
 
 async fn user_tokens(app: &TestApp, c: &Registered, username: &str) -> TokenReply {
     app.user(username).await;
@@ -64,7 +46,7 @@ on_both_backends!(
 
 async fn client_credentials_issue_machine_tokens(db: TestDb) {
     let app = spawn_app(&db).await;
-    let m = machine(&app).await;
+    let m = app.machine().await;
     let reply = app.token(&m, &[("grant_type", "client_credentials")]).await;
     assert_eq!(reply.status, 200, "{}", reply.json);
     assert_eq!(reply.json["scope"], "api.read api.write");
@@ -192,7 +174,7 @@ async fn introspection_tells_active_from_inactive(db: TestDb) {
     let clock = Clock::fixed(1_800_000_000);
     let app = spawn_app_with_clock(&db, clock.clone()).await;
     let c = app.client(AuthMethod::ClientSecretBasic, true).await;
-    let resource_server = machine(&app).await;
+    let resource_server = app.machine().await;
     let reply = user_tokens(&app, &c, "lisa").await;
     let access = s(&reply.json, "access_token");
     let rt = s(&reply.json, "refresh_token");
@@ -265,7 +247,7 @@ crate::on_postgres!(a_deleted_client_is_refused_at_once_on_every_instance);
 async fn a_deleted_client_is_refused_at_once_on_every_instance(db: TestDb) {
     let a = spawn_app(&db).await;
     let b = spawn_app(&db).await;
-    let m = machine(&a).await;
+    let m = a.machine().await;
     // Give b's listener a moment to be connected, then cache the client on b.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(

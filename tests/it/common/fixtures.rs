@@ -98,6 +98,19 @@ impl TestApp {
         }
     }
 
+    /// A machine client: client_credentials only, scope `api.read api.write`.
+    pub async fn machine(&self) -> Registered {
+        self.register(NewClient {
+            name: "Billing service".into(),
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: "api.read api.write".into(),
+            skip_consent: true,
+            ..web_client(AuthMethod::ClientSecretBasic, true)
+        })
+        .await
+    }
+
     /// A web app's client (see `web_client`).
     pub async fn client(&self, auth: AuthMethod, skip_consent: bool) -> Registered {
         self.register(web_client(auth, skip_consent)).await
