@@ -12,7 +12,10 @@ use tokio::sync::watch;
 use crate::common::{TestDb, spawn_app_on};
 use crate::on_postgres;
 
-on_postgres!(readiness_follows_a_lost_and_recovered_database);
+on_postgres!(
+    readiness_follows_a_lost_and_recovered_database,
+    pages_answer_503_pages_while_the_database_is_away
+);
 
 /// Forwards 127.0.0.1:<port> to PostgreSQL while open; when cut, it closes every live
 /// connection and refuses new ones.
@@ -82,7 +85,8 @@ async fn wait_for_status(app: &crate::common::TestApp, want: u16, within: Durati
     }
 }
 
-async fn readiness_follows_a_lost_and_recovered_database(db: TestDb) {
+/// A proxy in front of the test database, and the database URL through it.
+async fn proxied(db: &TestDb) -> (CuttableProxy, String) {
     let upstream = url::Url::parse(&db.url).ok();
     let host = upstream
         .as_ref()
@@ -94,7 +98,11 @@ async fn readiness_follows_a_lost_and_recovered_database(db: TestDb) {
         let _ = u.set_port(Some(proxy.port));
     }
     let via_proxy = via_proxy.map(|u| u.to_string()).unwrap_or_default();
+    (proxy, via_proxy)
+}
 
+async fn readiness_follows_a_lost_and_recovered_database(db: TestDb) {
+    let (proxy, via_proxy) = proxied(&db).await;
     let app = spawn_app_on(&db, &via_proxy).await;
     wait_for_status(&app, 200, Duration::from_secs(5)).await;
 
@@ -116,5 +124,73 @@ async fn readiness_follows_a_lost_and_recovered_database(db: TestDb) {
     eprintln!(
         "readiness: 503 after {down:?} without the database, 200 again {up:?} after it returned"
     );
+    app.stop().await;
+}
+
+/// While the database is away, a person sees "try again later" pages (503 with a body), an
+/// API client a 503 JSON error; never a 500 or an empty answer.
+async fn pages_answer_503_pages_while_the_database_is_away(db: TestDb) {
+    use crate::common::browser::{Browser, hidden};
+    use crate::common::fixtures::{PASSWORD, auth_url};
+    let (proxy, via_proxy) = proxied(&db).await;
+    let app = spawn_app_on(&db, &via_proxy).await;
+    let c = app
+        .client(munjigi::oauth::client::AuthMethod::ClientSecretBasic, true)
+        .await;
+    app.user("outage").await;
+    let signed_in = Browser::new(&app);
+    signed_in
+        .sign_in(&auth_url(&c.id, &[]), "outage", PASSWORD)
+        .await;
+    let anonymous = Browser::new(&app);
+    let form = anonymous
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let csrf = hidden(&form, "csrf");
+
+    proxy.cut();
+    wait_for_status(&app, 503, Duration::from_secs(10)).await;
+    let page = anonymous.get("/login").await;
+    assert_eq!(page.status(), 200, "an empty login form needs no database");
+    let attempts = [
+        (
+            "signed-in GET /login?request=…",
+            signed_in.get("/login?request=abc").await,
+        ),
+        ("signed-in GET /account", signed_in.get("/account").await),
+        ("GET /authorize", anonymous.get(&auth_url(&c.id, &[])).await),
+        (
+            "POST /login",
+            anonymous
+                .post(
+                    "/login",
+                    &[
+                        ("csrf", &csrf),
+                        ("request", ""),
+                        ("username", "outage"),
+                        ("password", PASSWORD),
+                    ],
+                )
+                .await,
+        ),
+    ];
+    for (what, r) in attempts {
+        assert_eq!(r.status(), 503, "{what}");
+        let body = r.text().await.unwrap_or_default();
+        assert!(
+            body.contains("<html"),
+            "{what}: a page, not an empty answer"
+        );
+    }
+    let token = app
+        .token(&c, &[("grant_type", "authorization_code"), ("code", "x")])
+        .await;
+    assert_eq!(token.status, 503);
+    assert_eq!(token.json["error"], "temporarily_unavailable");
+    proxy.restore();
+    wait_for_status(&app, 200, Duration::from_secs(15)).await;
     app.stop().await;
 }
