@@ -18,6 +18,8 @@ use crate::oauth::client_cache::ClientCache;
 use crate::oauth::context::OAuthContext;
 use crate::oauth::grant::TokenSettings;
 use crate::oauth::secret::SecretHasher;
+use crate::oidc::metadata::ProviderMetadata;
+use crate::store::Store;
 
 /// Margin for relying parties' clocks when deciding a retired key can go.
 const CLOCK_SKEW_SECS: i64 = 120;
@@ -30,12 +32,21 @@ const CODE_REPLAY_MEMORY_SECS: i64 = 3600;
 
 /// How often expired rows are deleted.
 const HOUSEKEEPING_SECS: u64 = 600;
-use crate::oidc::metadata::ProviderMetadata;
-use crate::store::Store;
-
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach: one `Arc`, so the per-request clones axum makes (for every
+/// `State` extractor and middleware) cost one atomic increment, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`].
+pub struct Services {
     pub config: Arc<Config>,
     pub store: Store,
     pub keys: Arc<KeyRing>,
@@ -107,7 +118,7 @@ impl AppState {
             refresh_reuse_grace: l.refresh_reuse_grace,
         };
         let federation = Arc::new(Federation::new(&config.federation, config.issuer.as_str()));
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             config: Arc::new(config),
             store,
             keys: Arc::new(keys),
@@ -121,7 +132,7 @@ impl AppState {
             clients: Arc::new(ClientCache::new(CLIENT_CACHE_SECS)),
             http: crate::oidc::backchannel::http_client(),
             federation,
-        })
+        })))
     }
 
     /// How keys rotate under this configuration.
