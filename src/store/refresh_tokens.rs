@@ -24,8 +24,9 @@ pub struct RefreshTokenRecord {
 /// What presenting a refresh token found.
 #[derive(Debug)]
 pub enum Rotation {
-    /// The token was current: it is now rotated and its successor stored.
-    Rotated,
+    /// The token was current: it is now rotated and its successor stored. `presented` is the
+    /// token as it was (its grant, scope and user carry over to the successor).
+    Rotated { presented: RefreshTokenRecord },
     /// The token had already been rotated (outside any grace window): a sign of theft.
     Reused { grant_id: String },
     /// Unknown, revoked, expired or another client's.
@@ -91,36 +92,75 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Rotates `old_hash` (presented by `client_id`) to `next`, atomically: of concurrent
-    /// presentations of one token exactly one rotates it (or, within `grace` seconds of a
-    /// rotation, each may). The old token's retirement and its successor commit together.
+    /// Rotates `old_hash` (presented by `client_id`) atomically: of concurrent presentations
+    /// of one token exactly one rotates it (or, within `grace` seconds of a rotation, each
+    /// may). The old token's retirement and its successor — `successor_hash`, same grant,
+    /// expiring at `successor_expires_at` or the family's end, whichever is first — commit
+    /// together. On PostgreSQL that is one statement, one round trip.
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         client_id: &str,
-        next: &RefreshTokenRecord,
+        successor_hash: &str,
+        successor_expires_at: i64,
         now: i64,
         grace: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let rotated = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $1) \
+        const RETIRE: &str = "UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $1) \
              WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL \
              AND expires_at > $1 AND family_expires_at > $1 \
-             AND (rotated_at IS NULL OR ($4 > 0 AND rotated_at >= $1 - $4)) RETURNING grant_id",
-        )
-        .bind(now)
-        .bind(old_hash)
-        .bind(client_id)
-        .bind(grace)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if rotated.is_some() {
-            insert(next).execute(&mut *tx).await?;
-            tx.commit().await?;
-            return Ok(Rotation::Rotated);
+             AND (rotated_at IS NULL OR ($4 > 0 AND rotated_at >= $1 - $4))";
+        let presented = match self.backend() {
+            super::Backend::Postgres => {
+                let row = sqlx::query(&format!(
+                    "WITH old AS ({RETIRE} RETURNING {COLUMNS}), \
+                     successor AS (INSERT INTO refresh_tokens ({COLUMNS}) \
+                       SELECT $5, grant_id, client_id, user_id, scope, auth_time, amr, sid, idp, \
+                       $1, LEAST($6, family_expires_at), family_expires_at FROM old) \
+                     SELECT {COLUMNS} FROM old"
+                ))
+                .bind(now)
+                .bind(old_hash)
+                .bind(client_id)
+                .bind(grace)
+                .bind(successor_hash)
+                .bind(successor_expires_at)
+                .fetch_optional(self.pool())
+                .await?;
+                row.as_ref().map(from_row).transpose()?
+            }
+            // SQLite has no data-modifying CTEs: the same two steps in one transaction.
+            super::Backend::Sqlite => {
+                let mut tx = self.pool().begin().await?;
+                let row = sqlx::query(&format!("{RETIRE} RETURNING {COLUMNS}"))
+                    .bind(now)
+                    .bind(old_hash)
+                    .bind(client_id)
+                    .bind(grace)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match row.as_ref().map(from_row).transpose()? {
+                    Some(old) => {
+                        let successor = RefreshTokenRecord {
+                            token_hash: successor_hash.to_owned(),
+                            created_at: now,
+                            expires_at: successor_expires_at.min(old.family_expires_at),
+                            ..old.clone()
+                        };
+                        insert(&successor).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                        Some(old)
+                    }
+                    None => {
+                        tx.rollback().await?;
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(presented) = presented {
+            return Ok(Rotation::Rotated { presented });
         }
-        tx.rollback().await?;
         let row = sqlx::query(
             "SELECT grant_id, client_id, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
         )

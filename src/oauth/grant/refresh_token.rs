@@ -20,54 +20,41 @@ pub async fn refresh(
     let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
     let old_hash = sha256_hex(token);
     let refused = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let current = match ctx.store.refresh_token(&old_hash).await? {
-        Some(t) if t.client_id == client.id() => t,
-        _ => return Err(refused()),
-    };
-    let granted = Scopes::parse(&current.scope).unwrap_or_default();
-    // Narrowing is allowed, widening is not (§6); the new refresh token keeps the grant's scope.
-    let scopes = match scope {
-        None => granted.clone(),
+    // Narrowing is allowed, widening is not (§6), and a refused scope must not cost the token:
+    // only a request that names a scope needs the token read before it is rotated.
+    let narrowed = match scope {
+        None => None,
         Some(s) => {
             let asked = Scopes::parse(s)
                 .ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "scope is malformed"))?;
+            let granted = match ctx.store.refresh_token(&old_hash).await? {
+                Some(t) if t.client_id == client.id() => granted_scopes(&t),
+                _ => return Err(refused()),
+            };
             if asked.is_empty() || !asked.is_subset_of(&granted) {
                 return Err(OAuthError::new(
                     ErrorCode::InvalidScope,
                     "scope exceeds what was granted",
                 ));
             }
-            asked
-        }
-    };
-    let user = match ctx.store.user(&current.user_id).await? {
-        Some(u) if !u.disabled => u,
-        _ => {
-            // A disabled or deleted account ends the family.
-            revoke_family(ctx, &current.grant_id).await?;
-            return Err(OAuthError::invalid_grant("the user is no longer active"));
+            Some(asked)
         }
     };
 
     let next_token = random_token();
-    let next = RefreshTokenRecord {
-        token_hash: sha256_hex(&next_token),
-        created_at: ctx.now,
-        expires_at: (ctx.now + ctx.settings.refresh_idle_ttl).min(current.family_expires_at),
-        ..current.clone()
-    };
-    match ctx
+    let rotation = ctx
         .store
         .rotate_refresh_token(
             &old_hash,
             client.id(),
-            &next,
+            &sha256_hex(&next_token),
+            ctx.now + ctx.settings.refresh_idle_ttl,
             ctx.now,
             ctx.settings.refresh_reuse_grace,
         )
-        .await?
-    {
-        Rotation::Rotated => {}
+        .await?;
+    let current = match rotation {
+        Rotation::Rotated { presented } => presented,
         Rotation::Refused => return Err(refused()),
         Rotation::Reused { grant_id } => {
             revoke_family(ctx, &grant_id).await?;
@@ -80,7 +67,17 @@ pub async fn refresh(
                 "the refresh token was already used",
             ));
         }
-    }
+    };
+    // The successor keeps the grant's scope; only this response's tokens are narrowed.
+    let scopes = narrowed.unwrap_or_else(|| granted_scopes(&current));
+    let user = match ctx.store.user(&current.user_id).await? {
+        Some(u) if !u.disabled => u,
+        _ => {
+            // A disabled or deleted account ends the family (the successor just stored too).
+            revoke_family(ctx, &current.grant_id).await?;
+            return Err(OAuthError::invalid_grant("the user is no longer active"));
+        }
+    };
     let signed = Signed {
         user: &user,
         grant_id: &current.grant_id,
@@ -93,6 +90,10 @@ pub async fn refresh(
     }
     .sign(ctx, client)?;
     Ok(signed.into_response(ctx, Some(next_token), &scopes))
+}
+
+fn granted_scopes(token: &RefreshTokenRecord) -> Scopes {
+    Scopes::parse(&token.scope).unwrap_or_default()
 }
 
 /// Revokes every refresh token of the family and the access tokens issued from it.
