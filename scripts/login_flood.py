@@ -72,6 +72,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--binary", default="target/release/munjigi")
+    parser.add_argument("--quiet-wait", type=int, default=0,
+                        help="also report RSS after this many quiet seconds (hashing memory is freed after 30)")
     args = parser.parse_args()
     if not 1 <= args.concurrency <= 2000:
         sys.exit("concurrency must be between 1 and 2000")
@@ -131,6 +133,9 @@ def main():
         print(f"answers: {dict(sorted(counts.items()))}")
         print(f"RSS: idle {idle / 1024:.1f} MiB, peak {peak[0] / 1024:.1f} MiB, after {after / 1024:.1f} MiB")
         print(f"/healthz: {healthy}/{len(health)} answered 200, slowest {worst * 1000:.0f} ms")
+        if args.quiet_wait:
+            time.sleep(args.quiet_wait)
+            print(f"RSS after {args.quiet_wait} quiet seconds: {rss_kib(server.pid) / 1024:.1f} MiB")
         failed = peak[0] > 150 * 1024 or healthy != len(health) or any(str(r).startswith("error") for r in results)
         return 1 if failed else 0
     finally:

@@ -92,13 +92,35 @@ impl Accounts<'_> {
             .as_ref()
             .filter(|u| !u.disabled)
             .and_then(|u| u.password_hash.clone());
+        let outdated = stored_hash.as_deref().is_some_and(password::needs_rehash);
+        let kept = outdated.then(|| password.clone());
         let ok = password::verify(password, stored_hash).await?;
         match (ok, user) {
             (true, Some(user)) => {
                 throttle::sign_in_succeeded(self.store, login, ip).await?;
+                if let Some(password) = kept {
+                    self.upgrade_hash(&user.id, password, now).await;
+                }
                 Ok(SignIn::password(user.id, now))
             }
             _ => Err(PasswordSignInError::Invalid),
+        }
+    }
+
+    /// Stores a hash with today's parameters for a password just proved. A failure only means
+    /// the upgrade waits for the next sign-in.
+    async fn upgrade_hash(&self, user_id: &str, password: String, now: i64) {
+        let failed = match password::hash(password).await {
+            Ok(hash) => self
+                .store
+                .set_password_hash(user_id, &hash, now)
+                .await
+                .err()
+                .map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(error) = failed {
+            tracing::warn!(%error, user_id, "password hash not upgraded");
         }
     }
 }

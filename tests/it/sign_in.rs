@@ -22,6 +22,7 @@ on_both_backends!(
     wrong_client_secret_is_invalid_client,
     tampered_and_unsigned_tokens_fail_at_userinfo,
     racing_redemptions_have_one_winner,
+    an_older_password_hash_is_upgraded_at_sign_in,
 );
 
 async fn openidconnect_rp_signs_in_end_to_end(db: TestDb) {
@@ -478,5 +479,43 @@ async fn racing_redemptions_have_one_winner(db: TestDb) {
         let wins = [a.status, b.status].iter().filter(|s| **s == 200).count();
         assert_eq!(wins, 1, "trial {trial}: {} / {}", a.json, b.json);
     }
+    app.stop().await;
+}
+
+async fn an_older_password_hash_is_upgraded_at_sign_in(db: TestDb) {
+    use argon2::PasswordHasher;
+    let app = spawn_app(&db).await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    let id = app.user("dahye").await;
+    // A hash with the crate's default parameters, as an earlier version stored it.
+    let older = argon2::Argon2::default()
+        .hash_password(PASSWORD.as_bytes())
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    assert!(older.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(matches!(
+        app.store
+            .set_password_hash(&id, &older, app.clock.now())
+            .await,
+        Ok(true)
+    ));
+
+    let code = app.code_for(&c, "dahye", &[]).await;
+    assert_eq!(app.redeem(&c, &code).await.status, 200);
+    let stored = app
+        .store
+        .user(&id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|u| u.password_hash)
+        .unwrap_or_default();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
+        "upgraded: {stored}"
+    );
+    // And the upgraded hash still takes the same password.
+    let code = app.code_for(&c, "dahye", &[]).await;
+    assert_eq!(app.redeem(&c, &code).await.status, 200);
     app.stop().await;
 }
