@@ -6,11 +6,15 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// No access log line per request by default (README: "RUST_LOG"); 5xx answers are still
+/// logged, at error level, by the trace layer.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn";
+
 /// Installs the global subscriber (logs go to stderr, so command output on stdout stays
 /// clean). `RUST_LOG` overrides the default filter. Safe to call twice.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
