@@ -247,6 +247,7 @@ impl Server {
                 self.state.config.header_read_timeout_secs,
             ),
             max_connections: self.state.config.max_connections,
+            shutdown_grace: std::time::Duration::from_millis(self.state.config.shutdown_grace_ms),
         };
         crate::listener::serve(self.listener, router, limits, shutdown).await?;
         upkeep.abort();

@@ -1,12 +1,16 @@
 //! The accept loop: what one connection may cost before it has sent a request. A client has
 //! `header_read_timeout` to send a request's headers (a trickle of one byte every few seconds
 //! does not hold a connection open, nor does an idle keep-alive), at most `max_connections`
-//! are open at once (more are closed as they arrive), and shutdown lets requests in flight
-//! finish.
+//! are open at once (more are closed as they arrive), and shutdown answers every request
+//! that reached us: for `shutdown_grace` after the signal munjigi keeps accepting and
+//! answering, each answer saying `Connection: close` — a request a client had already written
+//! on an idle keep-alive connection is answered rather than cut off — then it stops accepting
+//! and lets the requests in flight finish.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,6 +31,7 @@ const DRAIN: Duration = Duration::from_secs(30);
 pub struct Limits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    pub shutdown_grace: Duration,
 }
 
 pub async fn serve(
@@ -47,6 +52,13 @@ pub async fn serve(
         .keep_alive_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let draining = Arc::new(AtomicBool::new(false));
+    let shutdown_started = draining.clone();
+    let shutdown = async move {
+        shutdown.await;
+        shutdown_started.store(true, Ordering::Relaxed);
+        tokio::time::sleep(limits.shutdown_grace).await;
+    };
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -67,15 +79,15 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service =
-            router
-                .clone()
-                .map_request(move |mut request: axum::http::Request<Incoming>| {
-                    request
-                        .extensions_mut()
-                        .insert(ConnectInfo::<SocketAddr>(peer));
-                    request
-                });
+        let service = router
+            .clone()
+            .map_request(move |mut request: axum::http::Request<Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
+                request
+            })
+            .map_response(close_when(draining.clone()));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();
@@ -95,4 +107,21 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// While shutting down, every answer closes its connection (hyper drops the header on
+/// HTTP/2), so clients open a new one elsewhere for their next request instead of racing the
+/// close of an idle keep-alive.
+fn close_when(
+    draining: Arc<AtomicBool>,
+) -> impl Fn(axum::response::Response) -> axum::response::Response + Clone {
+    move |mut response| {
+        if draining.load(Ordering::Relaxed) {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    }
 }

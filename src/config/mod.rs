@@ -48,6 +48,9 @@ struct RawConfig {
     max_connections: usize,
     /// Seconds a client has to send a request's headers (also ends idle keep-alives).
     header_read_timeout_secs: u64,
+    /// Milliseconds, after SIGTERM, during which munjigi still accepts and answers (each
+    /// answer closing its connection) before it waits for the last requests to finish.
+    shutdown_grace_ms: u64,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`/`Forwarded` name
     /// the client; a list in the file, comma-separated in the environment.
     trusted_proxies: values::AddressList,
@@ -107,6 +110,7 @@ impl Default for RawConfig {
             db_max_connections: 10,
             max_connections: 4096,
             header_read_timeout_secs: 10,
+            shutdown_grace_ms: 500,
             trusted_proxies: values::AddressList::default(),
             rate_limit_token_per_minute: 6000,
             rate_limit_authorize_per_minute: 600,
@@ -142,6 +146,7 @@ pub struct Config {
     pub db_max_connections: u32,
     pub max_connections: usize,
     pub header_read_timeout_secs: u64,
+    pub shutdown_grace_ms: u64,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub rate_limits: crate::http::rate_limit::Limits,
     pub jwks_max_age_secs: u64,
@@ -380,6 +385,10 @@ impl ConfigBuilder {
         self.0.header_read_timeout_secs = secs;
         self
     }
+    pub fn shutdown_grace_ms(mut self, ms: u64) -> Self {
+        self.0.shutdown_grace_ms = ms;
+        self
+    }
     pub fn refresh_reuse_grace_secs(mut self, secs: i64) -> Self {
         self.0.refresh_token_reuse_grace_secs = secs;
         self
@@ -437,6 +446,12 @@ impl RawConfig {
             return Err(invalid(
                 "header_read_timeout_secs",
                 "must be between 1 and 300 seconds",
+            ));
+        }
+        if self.shutdown_grace_ms > 10_000 {
+            return Err(invalid(
+                "shutdown_grace_ms",
+                "must be at most 10000 milliseconds",
             ));
         }
         let secs = |key: &'static str, value: i64, max: Option<(i64, &str)>| match max {
@@ -510,6 +525,7 @@ impl RawConfig {
             db_max_connections: self.db_max_connections,
             max_connections: self.max_connections,
             header_read_timeout_secs: self.header_read_timeout_secs,
+            shutdown_grace_ms: self.shutdown_grace_ms,
             trusted_proxies: self.trusted_proxies.parse()?,
             rate_limits: crate::http::rate_limit::Limits {
                 token: self.rate_limit_token_per_minute,

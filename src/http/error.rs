@@ -20,6 +20,8 @@ pub enum ApiError {
     BadRequest(&'static str),
     #[error("the request body is larger than munjigi accepts")]
     PayloadTooLarge,
+    #[error("the request body was not received in time")]
+    RequestTimeout,
     #[error("internal error")]
     Internal,
 }
@@ -38,6 +40,7 @@ impl IntoResponse for ApiError {
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "invalid_request"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         };
         let body = ErrorBody {

@@ -4,11 +4,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -24,16 +23,17 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// A body over the limit is read and thrown away up to this much, so the client is still
 /// listening when the 413 comes (answering early makes it see a broken pipe instead).
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+/// A request munjigi has not answered in this time (a database that stopped answering, an
+/// upstream provider that hangs) is answered 503: the server's fault, not the client's.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps the router; the last layer added runs first.
-pub fn apply(router: Router, hsts: bool) -> Router {
+/// `body_timeout`: how long a client has to send a request's body (the time it has for its
+/// headers), after which it is answered 408.
+pub fn apply(router: Router, hsts: bool, body_timeout: Duration) -> Router {
     router
-        .layer(from_fn(limit_body))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(from_fn_with_state(body_timeout, limit_body))
+        .layer(from_fn(deadline))
         .layer(CatchPanicLayer::custom(|_panic| {
             tracing::error!("handler panicked");
             ApiError::Internal.into_response()
@@ -59,25 +59,48 @@ pub fn apply(router: Router, hsts: bool) -> Router {
         .layer(from_fn(request_id))
 }
 
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!("request not answered within {REQUEST_TIMEOUT:?}");
+            ApiError::Unavailable("the request could not be answered in time; try again")
+                .into_response()
+        }
+    }
+}
+
 /// Reads the body (at most `BODY_LIMIT`: every form munjigi takes is small) before the
-/// handler runs; a larger one is answered 413 once it has been drained.
-async fn limit_body(request: Request, next: Next) -> Response {
+/// handler runs; a larger one is answered 413 once it has been drained, a slow one 408.
+async fn limit_body(
+    State(body_timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     use http_body_util::BodyExt;
     let (parts, mut body) = request.into_parts();
     let mut kept = Vec::new();
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return ApiError::BadRequest("the request body could not be read").into_response();
-        };
-        if let Ok(data) = frame.into_data() {
-            seen += data.len();
-            if seen <= BODY_LIMIT {
-                kept.extend_from_slice(&data);
-            } else if seen > DRAIN_LIMIT {
-                break;
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return Err(ApiError::BadRequest("the request body could not be read"));
+            };
+            if let Ok(data) = frame.into_data() {
+                seen += data.len();
+                if seen <= BODY_LIMIT {
+                    kept.extend_from_slice(&data);
+                } else if seen > DRAIN_LIMIT {
+                    break;
+                }
             }
         }
+        Ok(())
+    };
+    match tokio::time::timeout(body_timeout, read).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return e.into_response(),
+        Err(_) => return ApiError::RequestTimeout.into_response(),
     }
     if seen > BODY_LIMIT {
         return ApiError::PayloadTooLarge.into_response();

@@ -11,6 +11,8 @@ crate::on_both_backends!(
     anonymous_pages_store_no_session_and_pending_requests_expire_soon,
     cross_origin_form_posts_are_refused_but_relying_parties_may_post,
     pages_isolate_their_window_and_https_cookies_are_host_only,
+    shutdown_answers_requests_already_on_their_way,
+    a_body_that_never_finishes_is_answered_408,
 );
 
 async fn a_trickle_of_header_bytes_and_idle_connections_are_cut_off(db: TestDb) {
@@ -267,5 +269,109 @@ async fn pages_isolate_their_window_and_https_cookies_are_host_only(db: TestDb) 
         .unwrap_or_default()
         .to_owned();
     host_only(&session, "__Host-munjigi_session");
+    app.stop().await;
+}
+
+/// One HTTP/1.1 exchange on an open connection: the response head and body as text, or
+/// `None` when the server closed the connection instead of answering.
+async fn exchange(stream: &mut tokio::net::TcpStream, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&seen).to_lowercase();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if seen.len() >= end + 4 + length {
+                return Some(text);
+            }
+        }
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+async fn shutdown_answers_requests_already_on_their_way(db: TestDb) {
+    let mut app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.shutdown_grace_ms(600)
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut kept_alive = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let first = exchange(&mut kept_alive, "/healthz")
+        .await
+        .unwrap_or_default();
+    assert!(first.starts_with("http/1.1 200"), "{first}");
+    assert!(!first.contains("connection: close"), "{first}");
+
+    // SIGTERM arrives while the connection is idle; the client's next request is already
+    // on its way. It is answered, and told the connection ends there.
+    app.begin_stop();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let second = exchange(&mut kept_alive, "/healthz").await;
+    let second = second.unwrap_or_else(|| panic!("closed without an answer"));
+    assert!(second.starts_with("http/1.1 200"), "{second}");
+    assert!(second.contains("connection: close"), "{second}");
+    // A connection the kernel had already completed is served as well.
+    let mut late = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect during the grace period");
+    let third = exchange(&mut late, "/healthz").await.unwrap_or_default();
+    assert!(third.starts_with("http/1.1 200"), "{third}");
+
+    let started = std::time::Instant::now();
+    app.stop().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "then it stops"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "and no longer accepts"
+    );
+}
+
+async fn a_body_that_never_finishes_is_answered_408(db: TestDb) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.header_read_timeout_secs(1)
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 100\r\n\r\ngrant_type=",
+        )
+        .await
+        .expect("write");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "answered, not held open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     app.stop().await;
 }

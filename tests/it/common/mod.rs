@@ -141,7 +141,9 @@ impl TestDb {
             .bind("127.0.0.1:0")
             .database_url(Some(database_url.to_owned()))
             .data_dir(self.dir.join("data"))
-            .kek_base64(self.kek.clone());
+            .kek_base64(self.kek.clone())
+            // Tests stop hundreds of servers: no half-second grace each.
+            .shutdown_grace_ms(0);
         let built = tweak(builder).build();
         built.unwrap_or_else(|e| panic!("test config: {e}"))
     }
@@ -286,6 +288,13 @@ impl TestApp {
             .json()
             .await
             .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    }
+
+    /// Signals shutdown without waiting (`stop` then waits for the end).
+    pub fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 
     /// Stops the server and waits until it has let go of its socket and pool.
