@@ -261,6 +261,11 @@ impl From<crate::store::StoreError> for PageError {
         if e.is_bad_input() {
             return Self::new(StatusCode::BAD_REQUEST, |t| t.error_bad_request);
         }
+        if e.is_known_outage() {
+            let mut page = Self::new(StatusCode::SERVICE_UNAVAILABLE, |t| t.try_again_later);
+            page.retry_after = Some(2);
+            return page;
+        }
         Self::unavailable(e)
     }
 }

@@ -18,14 +18,16 @@ pub async fn healthz() -> Response {
 
 /// The database answers. The pool reconnects by itself, so this recovers without a restart.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+    // Longer than the store's own wait for a connection, so that this probe, too, can find
+    // the database gone and have every request after it answered at once.
+    match tokio::time::timeout(Duration::from_secs(4), state.store.ping()).await {
         Ok(Ok(())) => no_store(Json(json!({ "status": "ready" })).into_response()),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
             ApiError::Unavailable("database unreachable").into_response()
         }
         Err(_) => {
-            tracing::warn!("readiness: database did not answer within 2s");
+            tracing::warn!("readiness: database did not answer within 4s");
             ApiError::Unavailable("database unreachable").into_response()
         }
     }

@@ -135,7 +135,9 @@ impl From<crate::store::StoreError> for OAuthError {
         if e.is_bad_input() {
             return Self::invalid_request("a parameter has a value that cannot be used");
         }
-        tracing::error!(error = %e, "store error");
+        if !e.is_known_outage() {
+            tracing::error!(error = %e, "store error");
+        }
         Self::new(
             ErrorCode::TemporarilyUnavailable,
             "storage is unavailable; try again",

@@ -67,7 +67,7 @@ impl Store {
         .bind(&c.backchannel_logout_uri)
         .bind(c.created_at)
         .bind(c.updated_at)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await
         .map_err(StoreError::from_insert)?;
         self.announce_client_change(&c.id).await;
@@ -77,7 +77,7 @@ impl Store {
     pub async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM clients WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -86,7 +86,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM clients ORDER BY created_at, id"
         ))
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -95,7 +95,7 @@ impl Store {
     pub async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let result = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         self.announce_client_change(id).await;
         Ok(result.rows_affected() == 1)
@@ -107,11 +107,15 @@ impl Store {
         if self.backend() != super::Backend::Postgres {
             return;
         }
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CLIENT_CHANNEL)
-            .bind(id)
-            .execute(self.pool())
-            .await;
+        let sent = match self.conn().await {
+            Ok(mut conn) => sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CLIENT_CHANNEL)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::from),
+            Err(e) => Err(e),
+        };
         if let Err(e) = sent {
             tracing::warn!(error = %e, "cannot announce a client change");
         }

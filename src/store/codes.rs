@@ -80,7 +80,7 @@ impl Store {
         .bind(&c.grant_id)
         .bind(c.created_at)
         .bind(c.expires_at)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -98,14 +98,14 @@ impl Store {
         ))
         .bind(now)
         .bind(code_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         if let Some(row) = row {
             return Ok(CodeRedemption::Redeemed(Box::new(from_row(&row)?)));
         }
         let used = sqlx::query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
             .bind(code_hash)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         Ok(match used {
             Some(row) => CodeRedemption::Replayed {

@@ -12,7 +12,7 @@ impl Store {
         let row = sqlx::query("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id)
             .bind(client_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         Ok(row.map(|r| r.try_get("scope")).transpose()?)
     }
@@ -33,7 +33,7 @@ impl Store {
         .bind(client_id)
         .bind(scope)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }

@@ -1,3 +1,5 @@
+use sqlx::Acquire;
+
 use super::{Store, StoreError};
 
 /// Grants: everything issued from one authorization (its code, access and refresh tokens)
@@ -11,7 +13,8 @@ impl Store {
         now: i64,
         keep_until: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (grant_id) DO UPDATE SET expires_at = \
@@ -43,7 +46,8 @@ impl Store {
         now: i64,
         keep_until: i64,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
         let grants = sqlx::query(
             "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) \
              SELECT DISTINCT grant_id, $2, $3 FROM refresh_tokens \
@@ -82,7 +86,7 @@ impl Store {
         )
         .bind(grant_id)
         .bind(jti)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.is_some())
     }
@@ -92,7 +96,7 @@ impl Store {
         sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(jti)
             .bind(expires_at)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }

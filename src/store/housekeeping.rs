@@ -84,7 +84,7 @@ impl Store {
     pub async fn purge_expired(&self, cutoffs: &Cutoffs) -> Result<Option<Purged>, StoreError> {
         let mut lock = None;
         if self.backend() == Backend::Postgres {
-            let mut conn = self.pool().acquire().await?;
+            let mut conn = self.conn().await?;
             let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
                 .bind(LOCK_KEY)
                 .fetch_one(&mut *conn)
@@ -147,7 +147,10 @@ impl Store {
         );
         let mut total = 0;
         for _ in 0..MAX_BATCHES {
-            let done = sqlx::query(&sql).bind(cutoff).execute(self.pool()).await?;
+            let done = sqlx::query(&sql)
+                .bind(cutoff)
+                .execute(&mut *self.conn().await?)
+                .await?;
             total += done.rows_affected();
             if done.rows_affected() < BATCH as u64 {
                 break;

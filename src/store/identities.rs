@@ -1,3 +1,4 @@
+use sqlx::Acquire;
 use sqlx::Row;
 
 use super::users::{self, UserRecord};
@@ -55,7 +56,7 @@ impl Store {
         ))
         .bind(provider)
         .bind(subject)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -66,7 +67,7 @@ impl Store {
             "SELECT {COLUMNS} FROM federated_identities WHERE user_id = $1 ORDER BY created_at, provider"
         ))
         .bind(user_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -75,7 +76,7 @@ impl Store {
     /// identity of this provider.
     pub async fn link_identity(&self, identity: &IdentityRecord) -> Result<(), StoreError> {
         insert(identity)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(StoreError::from_insert)?;
         Ok(())
@@ -88,7 +89,8 @@ impl Store {
         user: &UserRecord,
         identity: &IdentityRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
         users::insert(user)
             .execute(&mut *tx)
             .await
@@ -111,7 +113,8 @@ impl Store {
         provider: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
         let locked = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(user_id)

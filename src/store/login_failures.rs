@@ -21,7 +21,7 @@ impl Store {
         for subject in subjects {
             let row = sqlx::query("SELECT locked_until FROM login_failures WHERE subject = $1")
                 .bind(subject)
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
             if let Some(row) = row {
                 wait = wait.max(row.try_get::<i64, _>("locked_until")? - now);
@@ -52,7 +52,7 @@ impl Store {
         .bind(subject)
         .bind(now)
         .bind(now - policy.window)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         let count: i64 = row.try_get("count")?;
         if count < policy.free {
@@ -66,7 +66,7 @@ impl Store {
         )
         .bind(subject)
         .bind(until)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -75,7 +75,7 @@ impl Store {
     pub async fn forget_login_failures(&self, subject: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_failures WHERE subject = $1")
             .bind(subject)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -94,7 +94,7 @@ impl Store {
         )
         .bind(subject)
         .bind(free)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }

@@ -16,10 +16,13 @@ mod sessions;
 mod signing_keys;
 mod users;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
@@ -61,6 +64,10 @@ pub enum StoreError {
     /// A unique constraint refused the row (id, username or email already taken).
     #[error("already exists")]
     Conflict,
+    /// The last attempt to reach the database failed and the probe has not yet seen it back:
+    /// answered at once rather than after the pool's timeout.
+    #[error("the database is unreachable")]
+    Unreachable,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -86,6 +93,11 @@ impl StoreError {
     pub fn is_bad_input(&self) -> bool {
         matches!(self, Self::BadInput(_))
     }
+
+    /// An outage already logged when it began (so not worth a line per request).
+    pub fn is_known_outage(&self) -> bool {
+        matches!(self, Self::Unreachable)
+    }
 }
 
 /// Booleans are BOOLEAN on PostgreSQL and INTEGER 0/1 on SQLite (the Any driver cannot map
@@ -105,11 +117,18 @@ fn to_json_list(items: &[String]) -> String {
     serde_json::Value::from(items.to_vec()).to_string()
 }
 
+/// How long a request waits for a connection before it is answered 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often, while the database is unreachable, one probe checks whether it is back.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Set when a connection could not be had at all; cleared by the probe.
+    unreachable: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -122,7 +141,7 @@ impl Store {
         install_default_drivers();
         let options = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(3))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .idle_timeout(Duration::from_secs(300))
             .test_before_acquire(true);
         let (url, backend) = match database {
@@ -156,7 +175,75 @@ impl Store {
             }),
         };
         let pool = options.connect_lazy(&url)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            unreachable: Arc::default(),
+        })
+    }
+
+    /// A connection for one query or transaction. While the database is known to be
+    /// unreachable this fails at once: an outage costs each request nothing, instead of
+    /// `ACQUIRE_TIMEOUT` of waiting.
+    async fn conn(&self) -> Result<PoolConnection<Any>, StoreError> {
+        if self.unreachable.load(Ordering::Relaxed) {
+            return Err(StoreError::Unreachable);
+        }
+        match self.pool.acquire().await {
+            Ok(conn) => Ok(conn),
+            Err(e) => {
+                // A busy pool times out too: only a database that also refuses a fresh
+                // connection is an outage.
+                let outage = match e {
+                    sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+                    sqlx::Error::PoolTimedOut => !self.answers_a_new_connection().await,
+                    _ => false,
+                };
+                if outage {
+                    self.start_probing(&e);
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Whether a connection outside the pool can be opened right now.
+    async fn answers_a_new_connection(&self) -> bool {
+        use sqlx::{ConnectOptions, Connection};
+        let options = self.pool.connect_options();
+        match tokio::time::timeout(Duration::from_secs(1), options.connect()).await {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks the database unreachable and probes it until it answers again.
+    fn start_probing(&self, cause: &sqlx::Error) {
+        if self.unreachable.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::error!(error = %cause, "database unreachable; answering 503 until it is back");
+        let (pool, unreachable) = (self.pool.clone(), self.unreachable.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_EVERY).await;
+                if pool.is_closed() {
+                    return;
+                }
+                let probe = tokio::time::timeout(Duration::from_secs(1), async {
+                    let mut conn = pool.acquire().await?;
+                    conn.execute("SELECT 1").await
+                });
+                if matches!(probe.await, Ok(Ok(_))) {
+                    unreachable.store(false, Ordering::SeqCst);
+                    tracing::info!("database reachable again");
+                    return;
+                }
+            }
+        });
     }
 
     pub fn backend(&self) -> Backend {
@@ -195,7 +282,9 @@ impl Store {
 
     /// A round trip to the database, for readiness.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.conn().await?)
+            .await?;
         Ok(())
     }
 

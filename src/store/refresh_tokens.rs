@@ -1,3 +1,4 @@
+use sqlx::Acquire;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -57,7 +58,7 @@ fn from_row(row: &AnyRow) -> Result<RefreshTokenRecord, StoreError> {
 /// authorization share its grant id (the "family").
 impl Store {
     pub async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
-        insert(t).execute(self.pool()).await?;
+        insert(t).execute(&mut *self.conn().await?).await?;
         Ok(())
     }
 
@@ -73,7 +74,7 @@ impl Store {
         ))
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -87,7 +88,7 @@ impl Store {
             "SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1"
         ))
         .bind(token_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -125,13 +126,14 @@ impl Store {
                 .bind(grace)
                 .bind(successor_hash)
                 .bind(successor_expires_at)
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
                 row.as_ref().map(from_row).transpose()?
             }
             // SQLite has no data-modifying CTEs: the same two steps in one transaction.
             super::Backend::Sqlite => {
-                let mut tx = self.pool().begin().await?;
+                let mut conn = self.conn().await?;
+                let mut tx = conn.begin().await?;
                 let row = sqlx::query(&format!("{RETIRE} RETURNING {COLUMNS}"))
                     .bind(now)
                     .bind(old_hash)
@@ -165,7 +167,7 @@ impl Store {
             "SELECT grant_id, client_id, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(old_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         let Some(row) = row else {
             return Ok(Rotation::Refused);
@@ -189,7 +191,7 @@ impl Store {
         )
         .bind(grant_id)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         Ok(row.try_get("n")?)
     }

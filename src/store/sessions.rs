@@ -12,7 +12,7 @@ impl Store {
         let row = sqlx::query("SELECT data FROM sessions WHERE id_hash = $1 AND expires_at > $2")
             .bind(id_hash)
             .bind(now)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         Ok(row.map(|r| r.try_get("data")).transpose()?)
     }
@@ -33,7 +33,7 @@ impl Store {
         .bind(data)
         .bind(expires_at)
         .bind(user_id)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -54,7 +54,7 @@ impl Store {
         .bind(data)
         .bind(expires_at)
         .bind(user_id)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -62,7 +62,7 @@ impl Store {
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -71,7 +71,7 @@ impl Store {
     pub async fn delete_sessions_of(&self, user_id: &str) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(result.rows_affected())
     }
@@ -79,7 +79,7 @@ impl Store {
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(result.rows_affected())
     }
@@ -102,7 +102,7 @@ impl Store {
         .bind(client_id)
         .bind(user_id)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -111,7 +111,7 @@ impl Store {
     pub async fn take_session_clients(&self, sid: &str) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("DELETE FROM session_clients WHERE sid = $1 RETURNING client_id")
             .bind(sid)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         Ok(rows
             .iter()

@@ -1,3 +1,4 @@
+use sqlx::Acquire;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -36,7 +37,7 @@ impl Store {
             "SELECT kid, alg, state, public_jwk, private_jwe, created_at, activates_at, retired_at \
              FROM signing_keys ORDER BY created_at, kid",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
@@ -57,7 +58,7 @@ impl Store {
         .bind(&key.private_jwe)
         .bind(key.created_at)
         .bind(key.activates_at)
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -65,7 +66,8 @@ impl Store {
     /// Once the `next` key of `alg` is due, it becomes the active key and the active one
     /// retires, in one transaction. Returns whether anything changed.
     pub async fn promote_signing_key(&self, alg: &str, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
         let due = sqlx::query(
             "SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next' AND activates_at <= $2",
         )
@@ -107,7 +109,7 @@ impl Store {
         let result =
             sqlx::query("DELETE FROM signing_keys WHERE state = 'retired' AND retired_at <= $1")
                 .bind(before)
-                .execute(self.pool())
+                .execute(&mut *self.conn().await?)
                 .await?;
         Ok(result.rows_affected())
     }

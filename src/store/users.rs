@@ -75,7 +75,7 @@ impl Store {
     /// case-insensitively) is taken.
     pub async fn insert_user(&self, u: &UserRecord) -> Result<(), StoreError> {
         insert(u)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(StoreError::from_insert)?;
         Ok(())
@@ -84,7 +84,7 @@ impl Store {
     pub async fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -98,7 +98,7 @@ impl Store {
             "SELECT {COLUMNS} FROM users WHERE lower(username) = $1 OR email_normalized = $1"
         ))
         .bind(login.to_lowercase())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -109,7 +109,7 @@ impl Store {
             "SELECT {COLUMNS} FROM users WHERE lower(username) = $1"
         ))
         .bind(username.to_lowercase())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -123,7 +123,7 @@ impl Store {
             "SELECT {COLUMNS} FROM users WHERE email_normalized = $1"
         ))
         .bind(email.to_lowercase())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -141,7 +141,7 @@ impl Store {
             .bind(disabled)
             .bind(now)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -157,7 +157,7 @@ impl Store {
                 .bind(hash)
                 .bind(now)
                 .bind(id)
-                .execute(self.pool())
+                .execute(&mut *self.conn().await?)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -166,7 +166,7 @@ impl Store {
     pub async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -177,7 +177,7 @@ impl Store {
             "SELECT {COLUMNS} FROM users ORDER BY username LIMIT $1"
         ))
         .bind(limit)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(from_row).collect()
     }

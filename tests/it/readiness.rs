@@ -2,8 +2,6 @@
 //! without restarting munjigi. The connection is cut by a TCP proxy inside the test, never by
 //! stopping the shared PostgreSQL.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
@@ -14,15 +12,17 @@ use crate::on_postgres;
 
 on_postgres!(
     readiness_follows_a_lost_and_recovered_database,
-    pages_answer_503_pages_while_the_database_is_away
+    pages_answer_503_pages_while_the_database_is_away,
+    once_the_database_is_known_away_answers_are_immediate
 );
 
 /// Forwards 127.0.0.1:<port> to PostgreSQL while open; when cut, it closes every live
-/// connection and refuses new ones.
+/// connection and stops listening, so new ones are refused as by a stopped server.
 struct CuttableProxy {
     port: u16,
-    open: Arc<AtomicBool>,
+    upstream: String,
     cut: watch::Sender<u64>,
+    accepting: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl CuttableProxy {
@@ -31,17 +31,23 @@ impl CuttableProxy {
             .await
             .unwrap_or_else(|e| panic!("proxy bind: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-        let open = Arc::new(AtomicBool::new(true));
         let (cut, _) = watch::channel(0u64);
-        let (open2, cut2) = (open.clone(), cut.clone());
-        tokio::spawn(async move {
+        let proxy = Self {
+            port,
+            upstream,
+            cut,
+            accepting: std::sync::Mutex::new(None),
+        };
+        proxy.accept_on(listener);
+        proxy
+    }
+
+    fn accept_on(&self, listener: TcpListener) {
+        let (upstream, cut) = (self.upstream.clone(), self.cut.clone());
+        let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                if !open2.load(Ordering::SeqCst) {
-                    drop(client);
-                    continue;
-                }
                 let upstream = upstream.clone();
-                let mut cut_rx = cut2.subscribe();
+                let mut cut_rx = cut.subscribe();
                 tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(&upstream).await else {
                         return;
@@ -53,16 +59,23 @@ impl CuttableProxy {
                 });
             }
         });
-        Self { port, open, cut }
+        if let Ok(mut slot) = self.accepting.lock() {
+            *slot = Some(task);
+        }
     }
 
     fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
+        if let Some(task) = self.accepting.lock().ok().and_then(|mut t| t.take()) {
+            task.abort();
+        }
         self.cut.send_modify(|n| *n += 1);
     }
 
-    fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
+    async fn restore(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap_or_else(|e| panic!("proxy rebind: {e}"));
+        self.accept_on(listener);
     }
 }
 
@@ -119,7 +132,7 @@ async fn readiness_follows_a_lost_and_recovered_database(db: TestDb) {
         "the process itself stays up"
     );
 
-    proxy.restore();
+    proxy.restore().await;
     let up = wait_for_status(&app, 200, Duration::from_secs(15)).await;
     eprintln!(
         "readiness: 503 after {down:?} without the database, 200 again {up:?} after it returned"
@@ -190,7 +203,41 @@ async fn pages_answer_503_pages_while_the_database_is_away(db: TestDb) {
         .await;
     assert_eq!(token.status, 503);
     assert_eq!(token.json["error"], "temporarily_unavailable");
-    proxy.restore();
+    proxy.restore().await;
     wait_for_status(&app, 200, Duration::from_secs(15)).await;
+    app.stop().await;
+}
+
+/// The first request to find the database gone waits for the pool; the ones after it are
+/// answered at once, and munjigi notices by itself, within a fraction of a second, that the
+/// database is back.
+async fn once_the_database_is_known_away_answers_are_immediate(db: TestDb) {
+    let (proxy, via_proxy) = proxied(&db).await;
+    let app = spawn_app_on(&db, &via_proxy).await;
+    let c = app
+        .client(munjigi::oauth::client::AuthMethod::ClientSecretBasic, true)
+        .await;
+    let redeem = [("grant_type", "authorization_code"), ("code", "x")];
+    assert_eq!(app.token(&c, &redeem).await.status, 400);
+
+    proxy.cut();
+    wait_for_status(&app, 503, Duration::from_secs(10)).await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let reply = app.token(&c, &redeem).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.json["error"], "temporarily_unavailable");
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "slowest 503: {slowest:?}"
+    );
+
+    proxy.restore().await;
+    let back = wait_for_status(&app, 200, Duration::from_secs(5)).await;
+    assert_eq!(app.token(&c, &redeem).await.status, 400, "served again");
+    eprintln!("outage: slowest 503 {slowest:?}; ready again {back:?} after the database");
     app.stop().await;
 }
