@@ -94,10 +94,13 @@ impl Store {
     }
 
     /// Rotates `old_hash` (presented by `client_id`) atomically: of concurrent presentations
-    /// of one token exactly one rotates it (or, within `grace` seconds of a rotation, each
-    /// may). The old token's retirement and its successor — `successor_hash`, same grant,
-    /// expiring at `successor_expires_at` or the family's end, whichever is first — commit
-    /// together. On PostgreSQL that is one statement, one round trip.
+    /// of one token exactly one rotates it. The old token's retirement and its successor —
+    /// `successor_hash`, same grant, expiring at `successor_expires_at` or the family's end,
+    /// whichever is first — commit together. On PostgreSQL that is one statement.
+    ///
+    /// Within `grace` seconds of its rotation a token may be presented again (a client whose
+    /// answer was lost retries), but only while the successor it got is unused; the unused
+    /// successor is then revoked, so a family never has two live tokens.
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
@@ -107,18 +110,31 @@ impl Store {
         now: i64,
         grace: i64,
     ) -> Result<Rotation, StoreError> {
+        // "Successor unused": no other token of the family rotated since this one was.
+        // (Tokens count in whole seconds, so three rotations in one second make a retry
+        // count as reuse: the safe side.)
         const RETIRE: &str = "UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $1) \
              WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL \
              AND expires_at > $1 AND family_expires_at > $1 \
-             AND (rotated_at IS NULL OR ($4 > 0 AND rotated_at >= $1 - $4))";
+             AND (rotated_at IS NULL OR ($4 > 0 AND rotated_at >= $1 - $4 \
+               AND NOT EXISTS (SELECT 1 FROM refresh_tokens AS used \
+                 WHERE used.grant_id = refresh_tokens.grant_id \
+                 AND used.token_hash <> refresh_tokens.token_hash \
+                 AND used.rotated_at >= refresh_tokens.rotated_at)))";
+        // With a grace window, the successor a retry replaces.
+        const ORPHANS: &str = "UPDATE refresh_tokens SET revoked_at = $1 \
+             WHERE $4 > 0 AND grant_id = {grant} AND token_hash <> $2 \
+             AND rotated_at IS NULL AND revoked_at IS NULL";
         let presented = match self.backend() {
             super::Backend::Postgres => {
                 let row = sqlx::query(&format!(
                     "WITH old AS ({RETIRE} RETURNING {COLUMNS}), \
+                     orphans AS ({}), \
                      successor AS (INSERT INTO refresh_tokens ({COLUMNS}) \
                        SELECT $5, grant_id, client_id, user_id, scope, auth_time, amr, sid, idp, \
                        $1, LEAST($6, family_expires_at), family_expires_at FROM old) \
-                     SELECT {COLUMNS} FROM old"
+                     SELECT {COLUMNS} FROM old",
+                    ORPHANS.replace("{grant}", "(SELECT grant_id FROM old)")
                 ))
                 .bind(now)
                 .bind(old_hash)
@@ -143,6 +159,13 @@ impl Store {
                     .await?;
                 match row.as_ref().map(from_row).transpose()? {
                     Some(old) => {
+                        sqlx::query(&ORPHANS.replace("{grant}", "$3"))
+                            .bind(now)
+                            .bind(old_hash)
+                            .bind(&old.grant_id)
+                            .bind(grace)
+                            .execute(&mut *tx)
+                            .await?;
                         let successor = RefreshTokenRecord {
                             token_hash: successor_hash.to_owned(),
                             created_at: now,

@@ -283,7 +283,8 @@ async fn grace_window_allows_a_quick_retry(db: TestDb) {
     app.user("gaeul").await;
     let browser = signed_in_browser(&app, &c, "gaeul").await;
     let rt1 = rt(&tokens(&app, &c, &browser).await);
-    assert_eq!(refresh(&app, &c, &rt1, None).await.status, 200);
+    let lost = refresh(&app, &c, &rt1, None).await;
+    assert_eq!(lost.status, 200);
     clock.advance(3);
     let retry = refresh(&app, &c, &rt1, None).await;
     assert_eq!(
@@ -291,6 +292,13 @@ async fn grace_window_allows_a_quick_retry(db: TestDb) {
         "a retry within the grace window: {}",
         retry.json
     );
+    assert_eq!(
+        refresh(&app, &c, &rt(&lost), None).await.json["error"],
+        "invalid_grant",
+        "the successor the retry replaced is retired: one live token per family"
+    );
+    let next = refresh(&app, &c, &rt(&retry), None).await;
+    assert_eq!(next.status, 200, "and the family lives on: {}", next.json);
     clock.advance(10);
     let late = refresh(&app, &c, &rt1, None).await;
     assert_eq!(
@@ -298,7 +306,24 @@ async fn grace_window_allows_a_quick_retry(db: TestDb) {
         "after the window it is reuse"
     );
     assert_eq!(
-        refresh(&app, &c, &rt(&retry), None).await.json["error"],
+        refresh(&app, &c, &rt(&next), None).await.json["error"],
+        "invalid_grant",
+        "family revoked"
+    );
+
+    // Within the window, but the successor was already used: not a lost answer but reuse.
+    let rt2 = rt(&tokens(&app, &c, &browser).await);
+    clock.advance(1);
+    let used = refresh(&app, &c, &rt2, None).await;
+    clock.advance(1);
+    let newest = refresh(&app, &c, &rt(&used), None).await;
+    assert_eq!(newest.status, 200);
+    assert_eq!(
+        refresh(&app, &c, &rt2, None).await.json["error"],
+        "invalid_grant"
+    );
+    assert_eq!(
+        refresh(&app, &c, &rt(&newest), None).await.json["error"],
         "invalid_grant",
         "family revoked"
     );
