@@ -36,6 +36,7 @@ PASSWORD = "correct horse battery staple"
 SECRET = "bench-secret-0123456789abcdef0123"
 PG_ADMIN = os.environ.get("MUNJIGI_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
+USERS = [f"bench{n}" for n in range(8)]
 SCENARIOS = ["healthz", "jwks", "discovery", "client_credentials", "userinfo", "introspection", "refresh", "flow"]
 
 
@@ -86,8 +87,8 @@ def discovery(base):
 class Target:
     """A server under test: how to reach it and what it calls things."""
 
-    def __init__(self, name, base, pid, client, secret, ceiling):
-        self.name, self.base, self.pid = name, base, pid
+    def __init__(self, name, base, pid, client, secret, ceiling, users):
+        self.name, self.base, self.pid, self.users = name, base, pid, users
         self.client, self.secret, self.ceiling = client, secret, ceiling
         doc = discovery(base)
         self.jwks = doc["jwks_uri"]
@@ -98,7 +99,7 @@ class Target:
 
     def driver_args(self):
         return ["--base", self.base, "--client", self.client, "--secret", self.secret,
-                "--user", "alice", "--password", PASSWORD]
+                "--user", ",".join(self.users), "--password", PASSWORD]
 
 
 def driver(mode, target, conns, seconds):
@@ -215,8 +216,10 @@ def start_munjigi(name, database_url, workdir):
         "--redirect-uri", "http://127.0.0.1:9999/cb",
         "--grant-types", "authorization_code,refresh_token,client_credentials",
         "--scopes", "openid profile email offline_access")
-    cli("user", "create", "--username", "alice", "--email", "alice@example.test", "--password-stdin",
-        stdin=PASSWORD + "\n")
+    # One account per concurrent sign-in: munjigi throttles many at once on one account.
+    for n in range(len(USERS)):
+        cli("user", "create", "--username", USERS[n], "--email", f"{USERS[n]}@example.test",
+            "--password-stdin", stdin=PASSWORD + "\n")
     # Start-to-ready is the median of three starts (the first pays for cold caches).
     readies = []
     for attempt in range(3):
@@ -228,7 +231,7 @@ def start_munjigi(name, database_url, workdir):
     ready = statistics.median(readies)
     time.sleep(0.5)
     idle = proc_stat(server.pid)[1] / 1024
-    return server, Target(name, base, server.pid, "bench", SECRET, f"{base}/healthz"), {
+    return server, Target(name, base, server.pid, "bench", SECRET, f"{base}/healthz", USERS), {
         "ready_ms": ready * 1000, "idle_rss_mib": idle, "idle_anon_mib": anon_kib(server.pid) / 1024}
 
 
@@ -242,7 +245,7 @@ def start_peer():
     time.sleep(0.5)
     # start.sh execs node, so the PID is node's.
     idle = proc_stat(server.pid)[1] / 1024
-    return server, Target("peer", base, server.pid, "peer-confidential", "peer-confidential-secret", None), {
+    return server, Target("peer", base, server.pid, "peer-confidential", "peer-confidential-secret", None, ["alice"]), {
         "ready_ms": ready * 1000, "idle_rss_mib": idle, "idle_anon_mib": anon_kib(server.pid) / 1024}
 
 

@@ -233,10 +233,22 @@ impl Tally {
     }
 }
 
+/// `--user a,b,c`: worker `i` signs in as the `i`-th (round robin), so concurrent sign-ins are
+/// different people, as they would be (munjigi throttles many at once on one account).
+fn as_worker(o: &Opts, worker: usize) -> Opts {
+    let users: Vec<&str> = o.user.split(',').filter(|u| !u.is_empty()).collect();
+    let mut mine = o.clone();
+    if !users.is_empty() {
+        mine.user = users[worker % users.len()].to_owned();
+    }
+    mine
+}
+
 async fn run(mode: &str, o: Opts) -> Result<(), String> {
     let setup = browser();
     let e = std::sync::Arc::new(discover(&setup, &o.base).await?);
     if mode == "token" {
+        let o = as_worker(&o, 0);
         let (code, verifier) = sign_in(&setup, &e, &o, "openid profile email", None).await?;
         let tokens = redeem(&setup, &e, &o, &code, &verifier).await?;
         println!("{}", tokens["access_token"].as_str().unwrap_or_default());
@@ -245,8 +257,8 @@ async fn run(mode: &str, o: Opts) -> Result<(), String> {
     // Refresh chains start before the clock does: one sign-in per worker.
     let mut chains = Vec::new();
     if mode == "refresh" {
-        for _ in 0..o.conns {
-            let http = browser();
+        for chain in 0..o.conns {
+            let (http, o) = (browser(), as_worker(&o, chain));
             let (code, verifier) = sign_in(&http, &e, &o, "openid offline_access", Some("consent")).await?;
             let tokens = redeem(&http, &e, &o, &code, &verifier).await?;
             let rt = tokens["refresh_token"].as_str().ok_or(format!("no refresh token: {tokens}"))?;
@@ -257,7 +269,7 @@ async fn run(mode: &str, o: Opts) -> Result<(), String> {
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..o.conns {
-        let (e, o, mode) = (e.clone(), o.clone(), mode.to_owned());
+        let (e, o, mode) = (e.clone(), as_worker(&o, worker), mode.to_owned());
         let mut rt = chains.get(worker).cloned().unwrap_or_default();
         workers.spawn(async move {
             let mut tally = Tally::default();
