@@ -72,22 +72,6 @@ impl Upstream {
         Ok((response.status(), body))
     }
 
-    /// Sends a request and reads its JSON answer, whatever the status (providers put their
-    /// errors in JSON too); the status comes back beside it.
-    pub async fn json<T: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-        what: &str,
-    ) -> Result<(StatusCode, T), FederationError> {
-        let (status, body) = self.send(request).await?;
-        let value = serde_json::from_slice(&body).map_err(|e| {
-            FederationError::Invalid(format!(
-                "{what}: not the expected JSON (HTTP {status}): {e}"
-            ))
-        })?;
-        Ok((status, value))
-    }
-
     /// The HTTP client the `openidconnect` crate calls: a closure owning its own handle, so
     /// the futures it returns borrow nothing.
     pub fn openidconnect_client(
@@ -127,6 +111,19 @@ impl Upstream {
         *response.headers_mut() = upstream.headers().clone();
         Ok(response)
     }
+}
+
+/// A provider's answer read as JSON of the expected shape; `what` names it in the error.
+pub(super) fn decode<T: DeserializeOwned>(
+    status: StatusCode,
+    body: &[u8],
+    what: &str,
+) -> Result<T, FederationError> {
+    serde_json::from_slice(body).map_err(|e| {
+        FederationError::Invalid(format!(
+            "{what}: not the expected JSON (HTTP {status}): {e}"
+        ))
+    })
 }
 
 async fn read_capped(response: &mut reqwest::Response) -> Result<Vec<u8>, UpstreamHttpError> {

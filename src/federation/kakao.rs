@@ -5,10 +5,11 @@
 use async_trait::async_trait;
 use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::http::Upstream;
+use super::http::{Upstream, decode};
 use super::{
     Begun, Connector, FederationError, Freshness, Kind, RoundTrip, UpstreamIdentity, pkce_pair,
     with_query,
@@ -142,20 +143,9 @@ impl Connector for Kakao {
             .client()
             .post(format!("{}/oauth/token", self.config.auth_base_url))
             .form(&form);
-        let (status, answer): (_, TokenAnswer) = upstream.json(request, "Kakao token").await?;
-        let access_token = match (answer.access_token, answer.error) {
-            (Some(token), None) if status.is_success() => token,
-            (_, error) => {
-                return Err(FederationError::Upstream {
-                    code: answer
-                        .error_code
-                        .or(error)
-                        .unwrap_or_else(|| format!("HTTP {status}")),
-                    description: answer.error_description,
-                });
-            }
-        };
-        let id_token_subject = match &answer.id_token {
+        let (status, body) = upstream.send(request).await?;
+        let (access_token, id_token) = read_token_answer(status, &body)?;
+        let id_token_subject = match &id_token {
             Some(id_token) => Some(self.verify_id_token(upstream, id_token, trip).await?),
             None => None,
         };
@@ -163,27 +153,59 @@ impl Connector for Kakao {
             .client()
             .get(format!("{}/v2/user/me", self.config.api_base_url))
             .bearer_auth(&access_token);
-        let (status, me): (_, Me) = upstream.json(request, "Kakao /v2/user/me").await?;
-        if !status.is_success() {
-            return Err(FederationError::Upstream {
-                code: me
-                    .code
-                    .map_or_else(|| format!("HTTP {status}"), |c| c.to_string()),
-                description: me.msg,
-            });
-        }
-        let subject = match &me.id {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) if !s.is_empty() => s.clone(),
-            _ => return Err(FederationError::Invalid("Kakao's profile has no id".into())),
-        };
-        if id_token_subject.is_some_and(|sub| sub != subject) {
-            return Err(FederationError::Invalid(
-                "Kakao's id_token and profile name different people".into(),
-            ));
-        }
-        Ok(identity(subject, me.kakao_account))
+        let (status, body) = upstream.send(request).await?;
+        read_profile(status, &body, id_token_subject)
     }
+}
+
+/// The token endpoint's answer, success or error whatever the HTTP status: the access token
+/// and the id_token, if any. Public for the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn read_token_answer(
+    status: StatusCode,
+    body: &[u8],
+) -> Result<(String, Option<String>), FederationError> {
+    let answer: TokenAnswer = decode(status, body, "Kakao token")?;
+    match (answer.access_token, answer.error) {
+        (Some(token), None) if status.is_success() => Ok((token, answer.id_token)),
+        (_, error) => Err(FederationError::Upstream {
+            code: answer
+                .error_code
+                .or(error)
+                .unwrap_or_else(|| format!("HTTP {status}")),
+            description: answer.error_description,
+        }),
+    }
+}
+
+/// `/v2/user/me`'s answer: the person, who must be the one the id_token named (if there was
+/// one). Public for the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn read_profile(
+    status: StatusCode,
+    body: &[u8],
+    id_token_subject: Option<String>,
+) -> Result<UpstreamIdentity, FederationError> {
+    let me: Me = decode(status, body, "Kakao /v2/user/me")?;
+    if !status.is_success() {
+        return Err(FederationError::Upstream {
+            code: me
+                .code
+                .map_or_else(|| format!("HTTP {status}"), |c| c.to_string()),
+            description: me.msg,
+        });
+    }
+    let subject = match &me.id {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if !s.is_empty() => s.clone(),
+        _ => return Err(FederationError::Invalid("Kakao's profile has no id".into())),
+    };
+    if id_token_subject.is_some_and(|sub| sub != subject) {
+        return Err(FederationError::Invalid(
+            "Kakao's id_token and profile name different people".into(),
+        ));
+    }
+    Ok(identity(subject, me.kakao_account))
 }
 
 /// The profile as munjigi keeps it: the email only with consent, and trusted only when Kakao
@@ -212,12 +234,26 @@ impl Kakao {
         id_token: &str,
         trip: &RoundTrip,
     ) -> Result<String, FederationError> {
-        let invalid = |what: String| FederationError::Invalid(format!("Kakao id_token: {what}"));
         let request = upstream.client().get(format!(
             "{}/.well-known/jwks.json",
             self.config.auth_base_url
         ));
-        let (_, jwks): (_, CoreJsonWebKeySet) = upstream.json(request, "Kakao JWKS").await?;
+        let (status, jwks) = upstream.send(request).await?;
+        self.check_id_token(status, &jwks, id_token, trip)
+    }
+
+    /// `verify_id_token` once Kakao's JWKS is fetched: `jwks` is its answer. Public for the
+    /// fuzz targets (fuzz/).
+    #[doc(hidden)]
+    pub fn check_id_token(
+        &self,
+        jwks_status: StatusCode,
+        jwks: &[u8],
+        id_token: &str,
+        trip: &RoundTrip,
+    ) -> Result<String, FederationError> {
+        let invalid = |what: String| FederationError::Invalid(format!("Kakao id_token: {what}"));
+        let jwks: CoreJsonWebKeySet = decode(jwks_status, jwks, "Kakao JWKS")?;
         let issuer = IssuerUrl::new(self.config.auth_base_url.clone())
             .map_err(|e| invalid(e.to_string()))?;
         let verifier = CoreIdTokenVerifier::new_confidential_client(

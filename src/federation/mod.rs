@@ -3,10 +3,15 @@
 //! `UpstreamIdentity`; `link` decides which munjigi account that is. Nothing here knows axum.
 
 mod http;
-mod kakao;
+// The connectors are public (hidden) for the fuzz targets (fuzz/), which call their parsing
+// functions.
+#[doc(hidden)]
+pub mod kakao;
 pub mod link;
-mod naver;
-mod oidc;
+#[doc(hidden)]
+pub mod naver;
+#[doc(hidden)]
+pub mod oidc;
 
 use std::sync::Arc;
 
@@ -258,7 +263,9 @@ impl Federation {
 }
 
 /// A provider's error in the redirect back: a refusal by the person, or anything else.
-fn callback_error(error: &str, description: Option<&str>) -> FederationError {
+/// Public for the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn callback_error(error: &str, description: Option<&str>) -> FederationError {
     let short = |s: &str| s.chars().take(200).collect::<String>();
     match error {
         // RFC 6749 §4.1.2.1; Naver adds `error_description=Canceled By User`.

@@ -4,9 +4,10 @@
 //! says nothing about whether an address is verified, so its email never links accounts.
 
 use async_trait::async_trait;
+use reqwest::StatusCode;
 use serde::Deserialize;
 
-use super::http::Upstream;
+use super::http::{Upstream, decode};
 use super::{
     Begun, Connector, FederationError, Freshness, Kind, RoundTrip, UpstreamIdentity, with_query,
 };
@@ -110,28 +111,41 @@ impl Connector for Naver {
                 ("code", code),
                 ("state", trip.state.as_str()),
             ]);
-        let (status, answer): (_, TokenAnswer) = upstream.json(request, "Naver token").await?;
-        let access_token = match (answer.access_token, answer.error) {
-            (Some(token), None) if status.is_success() && !token.is_empty() => token,
-            (_, error) => {
-                return Err(FederationError::Upstream {
-                    code: error.unwrap_or_else(|| format!("HTTP {status}")),
-                    description: answer.error_description,
-                });
-            }
-        };
+        let (status, body) = upstream.send(request).await?;
+        let access_token = read_token_answer(status, &body)?;
         let request = upstream
             .client()
             .get(format!("{}/v1/nid/me", self.config.api_base_url))
             .bearer_auth(&access_token);
-        let (status, me): (_, Me) = upstream.json(request, "Naver /v1/nid/me").await?;
-        match (me.resultcode.as_deref(), me.response) {
-            (Some("00"), Some(profile)) if status.is_success() => identity(profile),
-            (code, _) => Err(FederationError::Upstream {
-                code: code.map_or_else(|| format!("HTTP {status}"), str::to_owned),
-                description: me.message,
-            }),
-        }
+        let (status, body) = upstream.send(request).await?;
+        read_profile(status, &body)
+    }
+}
+
+/// The token endpoint's answer (errors come with HTTP 200 too): the access token. Public for
+/// the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn read_token_answer(status: StatusCode, body: &[u8]) -> Result<String, FederationError> {
+    let answer: TokenAnswer = decode(status, body, "Naver token")?;
+    match (answer.access_token, answer.error) {
+        (Some(token), None) if status.is_success() && !token.is_empty() => Ok(token),
+        (_, error) => Err(FederationError::Upstream {
+            code: error.unwrap_or_else(|| format!("HTTP {status}")),
+            description: answer.error_description,
+        }),
+    }
+}
+
+/// `/v1/nid/me`'s answer: the person, under `response`. Public for the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn read_profile(status: StatusCode, body: &[u8]) -> Result<UpstreamIdentity, FederationError> {
+    let me: Me = decode(status, body, "Naver /v1/nid/me")?;
+    match (me.resultcode.as_deref(), me.response) {
+        (Some("00"), Some(profile)) if status.is_success() => identity(profile),
+        (code, _) => Err(FederationError::Upstream {
+            code: code.map_or_else(|| format!("HTTP {status}"), str::to_owned),
+            description: me.message,
+        }),
     }
 }
 

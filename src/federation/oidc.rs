@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use openidconnect::core::{
     CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdToken,
-    CoreProviderMetadata,
+    CoreIdTokenClaims, CoreProviderMetadata,
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
@@ -67,7 +67,10 @@ impl OidcConnector {
         Ok(metadata)
     }
 
-    fn client(
+    /// The `openidconnect` client for the provider's `metadata`. Public for the fuzz targets
+    /// (fuzz/).
+    #[doc(hidden)]
+    pub fn client(
         &self,
         metadata: CoreProviderMetadata,
         redirect_uri: &str,
@@ -131,37 +134,11 @@ impl Connector for OidcConnector {
         redirect_uri: &str,
         freshness: Freshness,
     ) -> Result<Begun, FederationError> {
-        let client = self.client(self.metadata(upstream, false).await?, redirect_uri)?;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .set_pkce_challenge(challenge);
-        for scope in self.config.scopes.iter().filter(|s| *s != "openid") {
-            request = request.add_scope(Scope::new(scope.clone()));
-        }
-        let max_age = match (self.kind, freshness.force) {
-            // Google refuses prompt=login; max_age=0 asks it for a fresh sign-in instead.
-            (Kind::Google, true) => Some(0),
-            (_, true) => {
-                request = request.add_prompt(CoreAuthPrompt::Login);
-                freshness.max_age
-            }
-            (_, false) => freshness.max_age,
-        };
-        if let Some(max_age) = max_age {
-            request = request.set_max_age(Duration::from_secs(max_age.unsigned_abs()));
-        }
-        let (url, state, nonce) = request.url();
-        Ok(Begun {
-            url: url.into(),
-            state: state.secret().clone(),
-            nonce: Some(nonce.secret().clone()),
-            pkce_verifier: Some(verifier.secret().clone()),
-        })
+        self.authorize_url(
+            self.metadata(upstream, false).await?,
+            redirect_uri,
+            freshness,
+        )
     }
 
     async fn finish(
@@ -197,6 +174,63 @@ impl Connector for OidcConnector {
             }
             Err(e) => return Err(invalid(format!("id_token: {e}"))),
         };
+        self.identity(id_token, &claims, trip, now)
+    }
+}
+
+impl OidcConnector {
+    /// `begin` once the provider's metadata is at hand: the authorization URL, with PKCE,
+    /// `state`, `nonce` and the freshness demand. Public for the fuzz targets (fuzz/).
+    #[doc(hidden)]
+    pub fn authorize_url(
+        &self,
+        metadata: CoreProviderMetadata,
+        redirect_uri: &str,
+        freshness: Freshness,
+    ) -> Result<Begun, FederationError> {
+        let client = self.client(metadata, redirect_uri)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in self.config.scopes.iter().filter(|s| *s != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let max_age = match (self.kind, freshness.force) {
+            // Google refuses prompt=login; max_age=0 asks it for a fresh sign-in instead.
+            (Kind::Google, true) => Some(0),
+            (_, true) => {
+                request = request.add_prompt(CoreAuthPrompt::Login);
+                freshness.max_age
+            }
+            (_, false) => freshness.max_age,
+        };
+        if let Some(max_age) = max_age {
+            request = request.set_max_age(Duration::from_secs(max_age.unsigned_abs()));
+        }
+        let (url, state, nonce) = request.url();
+        Ok(Begun {
+            url: url.into(),
+            state: state.secret().clone(),
+            nonce: Some(nonce.secret().clone()),
+            pkce_verifier: Some(verifier.secret().clone()),
+        })
+    }
+
+    /// The person a verified id_token (`claims`) names, once its `auth_time` meets the trip's
+    /// demand for a fresh sign-in. Public for the fuzz targets (fuzz/).
+    #[doc(hidden)]
+    pub fn identity(
+        &self,
+        id_token: &CoreIdToken,
+        claims: &CoreIdTokenClaims,
+        trip: &RoundTrip,
+        now: i64,
+    ) -> Result<UpstreamIdentity, FederationError> {
         let auth_time = claims.auth_time().map(|t| t.timestamp());
         check_fresh(trip, auth_time, now)?;
         let extra = payload(id_token);

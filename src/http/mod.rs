@@ -5,7 +5,9 @@ pub mod csrf;
 pub mod error;
 pub mod middleware;
 pub mod oauth;
-mod oidc;
+// Public (hidden) for the fuzz targets (fuzz/), which call `oidc::userinfo::presented_token`.
+#[doc(hidden)]
+pub mod oidc;
 mod ops;
 pub mod params;
 pub mod rate_limit;

@@ -147,7 +147,10 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    fn new(keys: Vec<SigningKey>) -> Result<Self, KeyError> {
+    /// Public for the fuzz targets (fuzz/), which build a key set from fixed keys without a
+    /// database.
+    #[doc(hidden)]
+    pub fn new(keys: Vec<SigningKey>) -> Result<Self, KeyError> {
         let jwks = PublishedJwks::render(keys.iter().map(|k| &k.public_jwk))?;
         Ok(Self { keys, jwks })
     }
@@ -288,7 +291,10 @@ async fn new_key_row(
     .map_err(|e| KeyError::Task(e.to_string()))?
 }
 
-fn open_key_row(kek: &Kek, row: &SigningKeyRow) -> Result<SigningKey, KeyError> {
+/// Opens a stored key row. Public for the fuzz targets (fuzz/), which build a key set from
+/// fixed keys without a database.
+#[doc(hidden)]
+pub fn open_key_row(kek: &Kek, row: &SigningKeyRow) -> Result<SigningKey, KeyError> {
     let corrupt = |what: &str| KeyError::Corrupt(format!("key {}: {what}", row.kid));
     let alg = SigningAlg::parse(&row.alg).ok_or_else(|| corrupt("unknown alg"))?;
     let state = KeyState::parse(&row.state).ok_or_else(|| corrupt("unknown state"))?;

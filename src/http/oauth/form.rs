@@ -23,32 +23,7 @@ impl ClientForm {
         body: &[u8],
         ip: std::net::IpAddr,
     ) -> Result<Self, OAuthError> {
-        let form_encoded = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
-        if !form_encoded {
-            return Err(OAuthError::invalid_request(
-                "the body must be application/x-www-form-urlencoded",
-            ));
-        }
-        let params = Params::decode(body);
-        params.refuse_repeated()?;
-        let authorization = match headers.get(header::AUTHORIZATION) {
-            Some(v) => Some(v.to_str().map_err(|_| OAuthError::invalid_client())?),
-            None => None,
-        };
-        let presented = PresentedCredentials::from_request(
-            authorization,
-            params.single("client_id")?.map(str::to_owned),
-            params.single("client_secret")?.map(str::to_owned),
-            params.single("client_assertion")?.is_some()
-                || params.single("client_assertion_type")?.is_some(),
-        )?;
+        let (params, presented) = parse(headers, body)?;
         let client = client_auth::authenticate(ctx, presented, ip).await?;
         let (limiter, per_minute) = limits;
         if let Err(wait) = limiter.check_client(client.id(), per_minute, ctx.now) {
@@ -65,4 +40,40 @@ impl ClientForm {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.params.single(name).ok().flatten()
     }
+}
+
+/// What `ClientForm::read` reads before it looks at any client: the body's type, its
+/// parameters (each once) and the credentials presented. Public for the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn parse(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Params, PresentedCredentials), OAuthError> {
+    let form_encoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form_encoded {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let params = Params::decode(body);
+    params.refuse_repeated()?;
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        Some(v) => Some(v.to_str().map_err(|_| OAuthError::invalid_client())?),
+        None => None,
+    };
+    let presented = PresentedCredentials::from_request(
+        authorization,
+        params.single("client_id")?.map(str::to_owned),
+        params.single("client_secret")?.map(str::to_owned),
+        params.single("client_assertion")?.is_some()
+            || params.single("client_assertion_type")?.is_some(),
+    )?;
+    Ok((params, presented))
 }

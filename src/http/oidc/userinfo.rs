@@ -29,8 +29,10 @@ pub async fn userinfo(
     }
 }
 
-/// RFC 6750 §2.1 (header) and §2.2 (form body); exactly one of them.
-fn presented_token(
+/// RFC 6750 §2.1 (header) and §2.2 (form body); exactly one of them. Public for the fuzz
+/// targets (fuzz/).
+#[doc(hidden)]
+pub fn presented_token(
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
