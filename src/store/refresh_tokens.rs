@@ -110,9 +110,9 @@ impl Store {
         now: i64,
         grace: i64,
     ) -> Result<Rotation, StoreError> {
-        // "Successor unused": no other token of the family rotated since this one was.
-        // (Tokens count in whole seconds, so three rotations in one second make a retry
-        // count as reuse: the safe side.)
+        // "Successor unused": no token of the family issued since this one was rotated has
+        // been rotated itself. (Tokens count in whole seconds: when the predecessor was issued
+        // in the same second as this one's rotation, a retry counts as reuse — the safe side.)
         const RETIRE: &str = "UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $1) \
              WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL \
              AND expires_at > $1 AND family_expires_at > $1 \
@@ -120,7 +120,8 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM refresh_tokens AS used \
                  WHERE used.grant_id = refresh_tokens.grant_id \
                  AND used.token_hash <> refresh_tokens.token_hash \
-                 AND used.rotated_at >= refresh_tokens.rotated_at)))";
+                 AND used.rotated_at IS NOT NULL \
+                 AND used.created_at >= refresh_tokens.rotated_at)))";
         // With a grace window, the successor a retry replaces.
         const ORPHANS: &str = "UPDATE refresh_tokens SET revoked_at = $1 \
              WHERE $4 > 0 AND grant_id = {grant} AND token_hash <> $2 \
