@@ -23,7 +23,9 @@ Then munjigi is stopped and the refresh_tokens table is checked (SQL printed wit
 
 - per family: tokens = 1 + rotated (every rotated token has exactly one successor; the
   rotation and its successor commit together), and at most one live token (unrotated and
-  unrevoked); with --grace > 0, each reuse accepted within the window adds one successor;
+  unrevoked); with --grace > 0, each reuse accepted within the window adds one successor
+  and revokes the unused successor it replaces, so "at most one live token" still holds
+  (checked by SQL with any grace);
 - every token the client received in a 200 is in the table, in its family (nothing answered
   was lost); every token presented with a 200 is rotated;
 - no token was accepted twice (two 200s for the same token), outside the grace window;
@@ -31,8 +33,9 @@ Then munjigi is stopped and the refresh_tokens table is checked (SQL printed wit
   in doubt and the snapshot shows that request's token rotated ("rotated"); otherwise the
   token in doubt is live in the snapshot ("untouched") - nothing in between;
 - after the restart: "untouched" chains' first presentation succeeded, "rotated" chains' was
-  refused (with grace 0); chains still going at the end have exactly one live token, the
-  newest they hold; revoked families (replayed or lost) have none.
+  refused (with grace 0) or accepted (within the grace window); chains still going at the
+  end have exactly one live token, the newest they hold; revoked families (replayed or lost)
+  have none.
 
 Exit status 0 when every check holds. Database munjigi_rel_kill (or a SQLite file), removed
 at the end.
@@ -63,6 +66,11 @@ SELECT grant_id, COUNT(*) AS tokens, COUNT(rotated_at) AS rotated,
   FROM refresh_tokens GROUP BY grant_id
 HAVING COUNT(*) <> COUNT(rotated_at) + 1
     OR SUM(CASE WHEN rotated_at IS NULL AND revoked_at IS NULL THEN 1 ELSE 0 END) > 1"""
+LIVE_SQL = """-- families with more than one live token (any grace): none expected
+SELECT grant_id, COUNT(*) AS tokens, COUNT(rotated_at) AS rotated,
+       SUM(CASE WHEN rotated_at IS NULL AND revoked_at IS NULL THEN 1 ELSE 0 END) AS live
+  FROM refresh_tokens GROUP BY grant_id
+HAVING SUM(CASE WHEN rotated_at IS NULL AND revoked_at IS NULL THEN 1 ELSE 0 END) > 1"""
 
 
 class Chain:
@@ -105,6 +113,8 @@ def main():
         sys.exit("chains 2-128, before/after 1-120 s, grace 0-60")
     if args.sql:
         print(INVARIANT_SQL)
+        print()
+        print(LIVE_SQL)
         print()
         print(FAMILIES_SQL)
         return
@@ -190,7 +200,9 @@ def main():
         # --- checks ------------------------------------------------------------------------
         rows = {row[0]: row for row in common.query(server.database, TOKENS_SQL)}
         families = {row[0]: [int(x) for x in row[1:]] for row in common.query(server.database, FAMILIES_SQL)}
-        violating = common.query(server.database, INVARIANT_SQL.split("\n", 1)[1]) if args.grace == 0 else []
+        # With a grace window an accepted retry adds a successor and revokes the unused one, so
+        # only "at most one live token" applies.
+        violating = common.query(server.database, (INVARIANT_SQL if args.grace == 0 else LIVE_SQL).split("\n", 1)[1])
         grant_of = {}
         for c in chains:
             first = rows.get(rt_hash(c.tokens[0]))
@@ -274,12 +286,12 @@ def main():
             # Final state of the family.
             live_hashes = [h for h, row in rows.items() if row[1] == g and int(row[2]) < 0 and int(row[3]) < 0]
             if c.finished == "going":
-                # With a grace window, a lost answer's successor stays live beside the new chain.
-                if hashes[-1] not in live_hashes or len(live_hashes) > 1 + (1 if args.grace and verdict == "rotated" else 0):
+                # With a grace window too: the successor of a lost answer is revoked by the retry.
+                if hashes[-1] not in live_hashes or len(live_hashes) > 1:
                     problems.append(f"chain {c.n}: still going, but its live tokens are {len(live_hashes)} "
                                     f"(newest held live: {hashes[-1] in live_hashes})")
             elif c.finished == "replayed within grace":
-                if hashes[-1] not in live_hashes or len(live_hashes) > 2 + (1 if verdict == "rotated" else 0):
+                if hashes[-1] not in live_hashes or len(live_hashes) > 1:
                     problems.append(f"chain {c.n}: replayed within grace, {len(live_hashes)} live tokens")
             elif live_hashes:
                 problems.append(f"chain {c.n}: {c.finished}, yet {len(live_hashes)} live tokens")
@@ -326,7 +338,7 @@ def main():
             ("spent tokens replayed after the restart / refused", f"{len(replayed)} / {replay_refused}"),
             ("… newest token of a replayed family refused afterwards", replay_newest_refused),
             ("chains still going at the end (their newest token live)", going),
-            ("live tokens nobody holds (a lost answer's successor, accepted again within grace)",
+            ("live tokens nobody holds (e.g. a lost answer's successor left live)",
              max(0, live_total - going)),
             ("families fully revoked at the end", revoked_families),
             ("live tokens in the table at the end", live_total),
@@ -334,8 +346,9 @@ def main():
             ("tokens accepted twice outside the grace window", stats["double_accepted"]),
             ("tokens accepted twice within the grace window", stats["double_in_grace"]),
             ("tokens in the table no client received", stats["unknown"]),
-            ("families breaking tokens = 1 + rotated or with >1 live token (SQL)",
-             len(violating) if args.grace == 0 else "n/a with grace"),
+            ("families breaking tokens = 1 + rotated or with >1 live token (SQL)" if args.grace == 0
+             else "families with >1 live token (SQL; tokens = 1 + rotated does not apply with grace)",
+             len(violating)),
         ]
         out += [f"| {k} | {v} |" for k, v in figures]
         out.append("")

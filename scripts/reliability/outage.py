@@ -16,10 +16,12 @@ GET /authorize, the JWKS, /healthz and /readyz, each on its own threads) the pro
 
 Checks: the process stays alive; /healthz answers 200 throughout; no request hangs (none
 takes longer than --hang seconds); during the outage database-backed requests answer 503
-or succeed from a cache, never another status (no 408, no other 5xx); the first detection
-of the outage may wait (the pool's acquire timeout, then a fresh connection refused or timed
-out) but ends within --detect seconds of the cut, and every 503 of a request started after
-it is fast (none slower than --fast seconds); after the proxy is back, everything succeeds
+or succeed from a cache, never another status (no 408, no other 5xx; a refresh's 400 only
+after a presentation without an answer, see below); the first detection of the outage may
+wait (the pool's acquire timeout, then a fresh connection refused or timed out), but the
+database is marked unreachable within --detect seconds of the cut, the requests already
+waiting then take at most --detect seconds each, and every 503 of a request started after
+the mark is fast (none slower than --fast seconds); after the proxy is back, everything succeeds
 again without a restart (time to recover printed: first 200 of /readyz and of every
 scenario, and the last 503). A refresh whose answer was lost
 (the database committed the rotation but the connection dropped before munjigi read the
@@ -186,9 +188,10 @@ class Load:
         self.stop = threading.Event()
         self.lost_families = 0
         self.lost_detail = []
+        self.unexplained_400 = []   # (t_start, body): a refresh refused at its first presentation
 
-    def rec(self, scenario, fn):
-        t = time.monotonic()
+    def rec(self, scenario, fn, start=None):
+        t = time.monotonic() if start is None else start
         try:
             r = fn()
             outcome = r.status
@@ -217,15 +220,20 @@ class Load:
         def one():
             t = time.monotonic()
             r = self.rec("refresh", lambda: common.token(
-                h, {"grant_type": "refresh_token", "refresh_token": state["t"]["refresh_token"]}))
+                h, {"grant_type": "refresh_token", "refresh_token": state["t"]["refresh_token"]}), start=t)
             state["tries"].append((t, time.monotonic() - t, r.status if r is not None else "error"))
             if r is not None and r.status == 200:
                 state["t"], state["tries"] = r.json(), []
             elif r is not None and r.status == 400:
-                # The token was rotated by a commit whose answer was lost: the family is gone.
+                # After a presentation without a 200, the token was rotated by a commit whose
+                # answer was lost: the family is gone. A 400 at the first presentation of a
+                # token just received has no such excuse.
                 with self.lock:
-                    self.lost_families += 1
-                    self.lost_detail.append((list(state["tries"]), r.body[:200]))
+                    if len(state["tries"]) > 1:
+                        self.lost_families += 1
+                        self.lost_detail.append((list(state["tries"]), r.body[:200]))
+                    else:
+                        self.unexplained_400.append((t, r.body[:200]))
                 state["t"], state["tries"] = self.tokens(), []
 
         self.loop(one)
@@ -267,7 +275,8 @@ def main():
     p.add_argument("--fast", type=float, default=1.0,
                    help="after the first detection, a 503 slower than this is not fast")
     p.add_argument("--detect", type=float, default=3.5,
-                   help="the first detection must end within this many seconds of the cut "
+                   help="the database must be marked unreachable within this many seconds of the cut, "
+                        "and a request waiting for that takes at most this long "
                         "(pool acquire timeout 2 s + fresh connection 1 s + margin)")
     p.add_argument("--keep", action="store_true")
     args = p.parse_args()
@@ -356,23 +365,34 @@ def main():
             healthz_bad = [r for r in recs("healthz") if r[3] != 200]
             db_during = [r for r in during if r[0] in DB_BACKED]
             answered_503 = [r[2] for r in db_during if r[3] == 503]
-            # First detection: 503s slower than --fast that ended within --detect of the cut
-            # (they waited for the pool, then for a fresh connection). Detection is complete
-            # when the last of them was answered; every 503 of a request started after that
-            # (during the outage, or after it until the probe sees the database back) is "later".
+            # First detection: the first request that waits for the pool (ACQUIRE_TIMEOUT) and
+            # then finds a fresh connection refused (or timed out) marks the database unreachable
+            # and is answered 503 (the first slow 503 to end after the cut), unless a connection
+            # error marked it earlier (then a request started after the cut is answered 503 at
+            # once: the first such answer bounds the mark). Requests that were
+            # already waiting for a connection at that moment wait their own timeout too (part of
+            # the detection: each at most --detect). Every 503 of a request started after the
+            # mark (during the outage, or after it until the probe sees the database back) is
+            # "later" and must be fast. A slow 503 that started before the mark and took longer
+            # than --detect waited for something else (a query the database never answered):
+            # caught mid-query, judged by the hang limit.
             db_503 = [r for r in records if r[0] in DB_BACKED and r[3] == 503]
-            slow_503 = [r for r in db_503 if r[2] > args.fast]
-            detection = [r for r in slow_503 if td <= r[1] + r[2] <= td + args.detect]
-            t_detect = max((r[1] + r[2] for r in detection), default=td)
-            later_503 = [r for r in db_503 if r[1] >= t_detect]
+            slow_503 = [r for r in db_503 if r[2] > args.fast and r[1] + r[2] >= td]
+            t_mark = min([r[1] + r[2] for r in slow_503]
+                         + [r[1] + r[2] for r in db_503 if r[1] >= td and r[2] <= args.fast], default=td)
+            detection = [r for r in slow_503 if r[1] < t_mark and r[2] <= args.detect]
+            stuck = [r for r in slow_503 if r[1] < t_mark and r[2] > args.detect]
+            t_detect = max((r[1] + r[2] for r in detection), default=t_mark)
+            later_503 = [r for r in db_503 if r[1] >= t_mark]
             slow_later = [r for r in later_503 if r[2] > args.fast]
-            # Slow 503s that are neither the first detection nor later: caught mid-query.
-            stuck = [r for r in slow_503 if r not in detection and r[1] < t_detect]
-            detected_in_time = t_detect - td <= args.detect
+            detected_in_time = t_mark - td <= args.detect
             # Any answer but the scenario's success and 503 (a refresh refused with 400 after a
-            # lost answer is the strict-rotation trade-off: counted below, not a failure).
+            # lost answer is the strict-rotation trade-off: counted below, not a failure; a 400
+            # at a token's first presentation is unexpected).
+            first_400 = {t - t0 for t, _ in load.unexplained_400}   # as the records' start times
             unexpected = [r for r in records if isinstance(r[3], int) and r[3] != SUCCESS.get(r[0], 200)
-                          and r[3] != 503 and not (r[0] == "refresh" and r[3] == 400)]
+                          and r[3] != 503 and not (r[0] == "refresh" and r[3] == 400
+                                                   and r[1] not in first_400)]
             recovery = {}
             for scenario in sorted({r[0] for r in records}):
                 ok_after = [r for r in recs(scenario, a=tu) if ok(r[3])]
@@ -405,23 +425,31 @@ def main():
             out.append(f"Refresh chains whose family was revoked because a rotation's answer was lost: "
                        f"{load.lost_families}.")
             for tries, body in load.lost_detail:
-                out.append("  presentations of that token (start s, latency ms, answer): " + ", ".join(
-                    f"({t - t0:.2f}, {d * 1000:.0f}, {st})" for t, d, st in tries) + f"; last body {body!r}")
+                shown = [f"({t - t0:.2f}, {d * 1000:.0f}, {st})" for t, d, st in tries]
+                if len(shown) > 6:
+                    middle = tries[3:-2]
+                    shown = shown[:3] + [f"… {len(middle)} more, answers {count_by([(0, 0, 0, st) for *_, st in middle])}, "
+                                         f"latency max {max(d for _, d, _ in middle) * 1000:.0f} ms …"] + shown[-2:]
+                out.append(f"  presentations of that token ({len(tries)}; start s, latency ms, answer): "
+                           + ", ".join(shown) + f"; last body {body!r}")
             def dist(rs):
                 lat = [r[2] for r in rs]
                 return (f"{len(rs)} (latency p50 {pct(lat, .5) * 1000:.1f} ms, p99 {pct(lat, .99) * 1000:.1f} ms, "
                         f"max {max(lat, default=0) * 1000:.1f} ms)")
-            out.append(f"First detection: {dist(detection)} 503s waited, started "
-                       f"{min((r[1] for r in detection), default=td) - td:+.2f} to "
-                       f"{max((r[1] for r in detection), default=td) - td:+.2f} s from the cut; detection complete "
-                       f"{t_detect - td:.2f} s after the cut (limit {args.detect:.1f} s). Caught mid-query (a slow "
-                       f"503 not part of the detection, judged by the hang limit): {dist(stuck)}.")
-            out.append(f"Later 503s (requests started after the detection): {dist(later_503)}; slower than "
+            out.append(f"First detection: the database was marked unreachable by {t_mark - td:.2f} s after the cut "
+                       f"(the end of the first slow 503, or of the first fast 503 of a request started after the "
+                       f"cut; limit {args.detect:.1f} s); {dist(detection)} 503s waited "
+                       f"for it (started {min((r[1] for r in detection), default=td) - td:+.2f} to "
+                       f"{max((r[1] for r in detection), default=td) - td:+.2f} s from the cut; each may take up to "
+                       f"{args.detect:.1f} s), the last answered {t_detect - td:.2f} s after the cut. Caught "
+                       f"mid-query (a slow 503 started before the mark that took longer than {args.detect:.1f} s, "
+                       f"judged by the hang limit): {dist(stuck)}.")
+            out.append(f"Later 503s (requests started after the mark): {dist(later_503)}; slower than "
                        f"{args.fast:.1f} s: {len(slow_later)}.")
             fast = detected_in_time and not slow_later
             out.append(f"503s fast after the first detection: {'yes' if fast else 'NO'}.")
             unexpected_counts = count_by(unexpected)
-            out.append(f"Answers other than success, 503 or a refresh's 400: "
+            out.append(f"Answers other than success, 503 or a refresh's 400 after a lost answer: "
                        f"{ {f'{k}': v for k, v in unexpected_counts.items()} or 'none'}"
                        + (" — " + ", ".join(f"{r[0]} {r[3]} at {r[1] - td:+.2f} s from the cut after "
                                               f"{r[2] * 1000:.0f} ms" for r in unexpected[:5]) if unexpected else "")
@@ -441,11 +469,12 @@ def main():
             out.append(f"Result: {'PASS' if passed and fast else 'FAIL'} (" + ", ".join(
                 f"{k}: {'yes' if v else 'NO'}" for k, v in verdicts.items()) + ")")
             print("\n".join(out))
-            if not passed:
+            if not (passed and fast):
                 log("log tail:", *server.log_tail(30), sep="\n")
     finally:
         proxy.stop()
-        common.drop_pg_database(db)
+        if not args.keep:
+            common.drop_pg_database(db)
     sys.exit(0 if passed and fast else 1)
 
 

@@ -5,20 +5,22 @@
     python3 scripts/reliability/shutdown.py [--rounds 3] [--before 5] [--threads 16] [--sqlite]
 
 Per round: a fresh start of munjigi on one PostgreSQL database (munjigi_rel_shutdown),
---before seconds of load, SIGTERM, and the load goes on until the process has exited. Load
-threads: half open a new connection per request (Connection: close), half keep their
-connection alive; they send client_credentials, refresh (each thread its own chain), userinfo
-and discovery requests in turn; two more threads run whole sign-in flows (argon2 makes their
-login POST the slowest request in flight). Every request records when its connection was
-established, when its request was completely sent and how it ended: a complete answer (status
-line, headers and a body as long as Content-Length), refused (no connection), closed without
-an answer, or truncated.
+--before seconds of load (counted once every load thread has signed in), SIGTERM, and the
+load goes on until the process has exited. Load threads: half open a new connection per
+request (Connection: close), half keep their connection alive; they send client_credentials,
+refresh (each thread its own chain), userinfo and discovery requests in turn; two more
+threads run whole sign-in flows (argon2 makes their login POST the slowest request in
+flight). Every request records when its connection was established, when its request was
+completely sent and how it ended: a complete answer (status line, headers and a body as long
+as Content-Length), refused (no connection), closed without an answer, or truncated.
 
 Checks, with t = the moment SIGTERM was sent:
 - a request completely sent before t gets a complete answer (none closed or truncated);
 - a request on a connection established before t but sent after t gets a complete answer or
   its connection closed without an answer (the keep-alive connection ends: allowed);
-- a connection attempted after t is refused or answered completely;
+- a connection attempted after t is refused, answered completely, or closed without an
+  answer (a connection still in the listen backlog when munjigi closes its listener at the
+  end of shutdown_grace_ms is reset): closed ones are noted with their timing, not counted;
 - nothing is ever truncated, and no answer is a 5xx;
 - the process exits by itself with status 0, within munjigi's 30 s drain.
 Exit status 0 when every round passes.
@@ -109,6 +111,7 @@ class Round:
         self.records = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.signed_in = threading.Semaphore(0)
 
     def rec(self, kind, scenario, result):
         connected_at, sent_at, outcome, status, seconds, _, started, reused = result
@@ -121,6 +124,7 @@ class Round:
         c = Client(self.server.port, keep_alive)
         basic = {"Authorization": common.basic_auth()}
         tokens = common.sign_in_tokens(self.server.base)
+        self.signed_in.release()
         n = 0
         while not self.stop.is_set():
             n += 1
@@ -177,6 +181,10 @@ class Round:
         workers += [threading.Thread(target=self.flows, daemon=True) for _ in range(2)]
         for w in workers:
             w.start()
+        # The clock starts once every load thread has its tokens (sign-ins are one at a time).
+        for _ in range(self.n_threads):
+            if not self.signed_in.acquire(timeout=120):
+                raise SystemExit("the load threads could not sign in within 120 s")
         time.sleep(before)
         t_term = time.time()
         self.server.process.send_signal(signal.SIGTERM)
@@ -190,6 +198,15 @@ class Round:
         for w in workers:
             w.join(timeout=70)
         return t_term, t_exit, code
+
+
+def count_errors(records):
+    """How the connections without an answer ended: ConnectionResetError (a reset: e.g. still in
+    the listen backlog when the listener closed), RemoteDisconnected (closed by munjigi)..."""
+    counts = {}
+    for r in records:
+        counts[r[5]] = counts.get(r[5], 0) + 1
+    return counts
 
 
 def classify(records, t_term):
@@ -262,6 +279,16 @@ def main():
                                          f"{(r[3] - t_term) * 1000:+.1f} ms from SIGTERM (connected "
                                          f"{(r[2] - t_term) * 1000:+.1f} ms) was closed without an answer: "
                                          f"the connection may not have left the listen backlog")
+                if name == "connected after SIGTERM":
+                    closed = [r for r in rs if r[4] == "closed"]
+                    if closed:
+                        conn = [(r[2] - t_term) * 1000 for r in closed if r[2]]
+                        sent = [(r[3] - t_term) * 1000 for r in closed if r[3]]
+                        notes.append(f"round {n}: {len(closed)} connections made after SIGTERM were closed without "
+                                     f"an answer (connected {min(conn, default=0):+.0f} to {max(conn, default=0):+.0f} "
+                                     f"ms, request sent {min(sent, default=0):+.0f} to {max(sent, default=0):+.0f} ms "
+                                     f"from SIGTERM; {sum(1 for r in closed if r[8])} had carried an answer before; "
+                                     f"{', '.join(f'{k}: {v}' for k, v in sorted(count_errors(closed).items()))})")
                 for r in bad[:10]:
                     problems.append(f"round {n}, {name}: {r[0]} {r[1]} {r[4]} {r[5]} (answers before on this "
                                     f"connection: {'yes' if r[8] else 'no'}; connected "
