@@ -110,18 +110,17 @@ impl Store {
         now: i64,
         grace: i64,
     ) -> Result<Rotation, StoreError> {
-        // "Successor unused": no token of the family issued since this one was rotated has
-        // been rotated itself. (Tokens count in whole seconds: when the predecessor was issued
-        // in the same second as this one's rotation, a retry counts as reuse — the safe side.)
-        const RETIRE: &str = "UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $1) \
+        // "Successor unused": the token this one was replaced by has not been rotated.
+        // Tokens rotated before `replaced_by` existed count as reused: the safe side.
+        const RETIRE: &str = "UPDATE refresh_tokens \
+             SET rotated_at = COALESCE(rotated_at, $1), replaced_by = $5 \
              WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL \
              AND expires_at > $1 AND family_expires_at > $1 \
              AND (rotated_at IS NULL OR ($4 > 0 AND rotated_at >= $1 - $4 \
-               AND NOT EXISTS (SELECT 1 FROM refresh_tokens AS used \
-                 WHERE used.grant_id = refresh_tokens.grant_id \
-                 AND used.token_hash <> refresh_tokens.token_hash \
-                 AND used.rotated_at IS NOT NULL \
-                 AND used.created_at >= refresh_tokens.rotated_at)))";
+               AND replaced_by IS NOT NULL \
+               AND NOT EXISTS (SELECT 1 FROM refresh_tokens AS next_token \
+                 WHERE next_token.token_hash = refresh_tokens.replaced_by \
+                 AND next_token.rotated_at IS NOT NULL)))";
         // With a grace window, the successor a retry replaces.
         const ORPHANS: &str = "UPDATE refresh_tokens SET revoked_at = $1 \
              WHERE $4 > 0 AND grant_id = {grant} AND token_hash <> $2 \
@@ -156,6 +155,7 @@ impl Store {
                     .bind(old_hash)
                     .bind(client_id)
                     .bind(grace)
+                    .bind(successor_hash)
                     .fetch_optional(&mut *tx)
                     .await?;
                 match row.as_ref().map(from_row).transpose()? {
