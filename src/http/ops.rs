@@ -23,7 +23,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(4), state.store.ping()).await {
         Ok(Ok(())) => no_store(Json(json!({ "status": "ready" })).into_response()),
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: database unreachable");
+            // A known outage is logged once by the store, not once per probe: anyone can call
+            // this as often as they like.
+            if !e.is_known_outage() {
+                tracing::warn!(error = %e, "readiness: database unreachable");
+            }
             ApiError::Unavailable("database unreachable").into_response()
         }
         Err(_) => {
