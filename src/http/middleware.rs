@@ -24,9 +24,13 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// A body over the limit is read and thrown away up to this much, so the client is still
 /// listening when the 413 comes (answering early makes it see a broken pipe instead).
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
-/// A request munjigi has not answered in this time (a database that stopped answering, an
-/// upstream provider that hangs) is answered 503: the server's fault, not the client's.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request munjigi has not answered in this time (a database that stopped answering
+/// mid-query) is answered 503: the server's fault, not the client's, and said before the
+/// client's own timeout (often 10 s) gives up without an answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
+/// The same for a sign-in through an upstream provider, which makes up to three calls to it
+/// (token, keys, profile) of up to 10 s each.
+const UPSTREAM_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps the router; the last layer added runs first.
 /// `body_timeout`: how long a client has to send a request's body (the time it has for its
@@ -81,14 +85,28 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &traci
 }
 
 async fn deadline(request: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+    let limit = if waits_on_upstream(request.uri().path()) {
+        UPSTREAM_REQUEST_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::error!("request not answered within {REQUEST_TIMEOUT:?}");
+            tracing::error!("request not answered within {limit:?}");
             ApiError::Unavailable("the request could not be answered in time; try again")
                 .into_response()
         }
     }
+}
+
+/// The routes that call an upstream provider: `/login/{provider}`, its callback and
+/// `/account/link/{provider}` (not `/login/link`, munjigi's own confirmation page).
+fn waits_on_upstream(path: &str) -> bool {
+    path.starts_with("/account/link/")
+        || path
+            .strip_prefix("/login/")
+            .is_some_and(|rest| rest != "link" && !rest.starts_with("link/"))
 }
 
 /// Reads the body (at most `BODY_LIMIT`: every form munjigi takes is small) before the
@@ -242,5 +260,26 @@ mod tests {
         assert!(!is_valid_request_id(&"a".repeat(129)));
         assert!(!is_valid_request_id("a b"));
         assert!(!is_valid_request_id("a\"b"));
+    }
+
+    #[test]
+    fn only_upstream_sign_ins_get_the_long_deadline() {
+        for path in [
+            "/login/kakao",
+            "/login/google/callback",
+            "/account/link/naver",
+        ] {
+            assert!(waits_on_upstream(path), "{path}");
+        }
+        for path in [
+            "/login",
+            "/login/link",
+            "/login/link/cancel",
+            "/token",
+            "/account",
+            "/logintoken",
+        ] {
+            assert!(!waits_on_upstream(path), "{path}");
+        }
     }
 }
