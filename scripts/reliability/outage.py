@@ -108,13 +108,16 @@ class Proxy(threading.Thread):
     def run(self):
         while not self.stopped:
             if self.wanted != self.mode:
+                # The change's time is taken before it starts: the first reset can already
+                # reach munjigi while the others are being closed.
+                began = time.monotonic()
                 if self.wanted == "refuse":
                     pairs = self._reset_all()
                     self.listener.close()
                     self.listener = None
-                    self.events.append((time.monotonic(), f"refuse: reset {pairs} connections, listener closed"))
+                    self.events.append((began, f"refuse: reset {pairs} connections, listener closed"))
                 elif self.wanted == "blackhole":
-                    self.events.append((time.monotonic(), f"blackhole: {len(self.peer) // 2} connections frozen"))
+                    self.events.append((began, f"blackhole: {len(self.peer) // 2} connections frozen"))
                 elif self.wanted == "up":
                     pairs = self._reset_all()
                     if self.listener is None:
