@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -168,6 +169,13 @@ def measure(target, scenario, args):
 
     sampler = threading.Thread(target=sample)
     sampler.start()
+    profiler = None
+    if args.perf and target.name.startswith("munjigi"):
+        # Call graphs of the server alone, for `perf report -i <file>`.
+        data = os.path.join(args.perf, f"{target.name}-{scenario}.data")
+        profiler = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(target.pid), "-o", data],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
     try:
         if scenario in ("refresh", "flow"):
             conns = 32 if scenario == "refresh" else 8
@@ -187,6 +195,9 @@ def measure(target, scenario, args):
     finally:
         stop.set()
         sampler.join()
+        if profiler:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
     cpu1, _ = proc_stat(target.pid)
     result["cpu_ms_per_req"] = (cpu1 - cpu0) * 1000 / result["requests"] if result["requests"] else 0.0
     result["peak_rss_mib"] = peak[0] / 1024
@@ -273,7 +284,7 @@ def table(results, starts, args, info):
              "| scenario | " + " | ".join(f"{n} req/s (p50 / p99 ms, errors, CPU ms/req, peak RSS MiB)" for n in names)
              + " | munjigi/peer |",
              "|---|" + "---|" * (len(names) + 1)]
-    for scenario in SCENARIOS:
+    for scenario in [s for s in SCENARIOS if any(results[n].get(s) for n in names)]:
         cells, best = [], 0.0
         for n in names:
             runs = [r for r in results[n].get(scenario, []) if r]
@@ -298,6 +309,7 @@ def table(results, starts, args, info):
 
 
 def main():
+    global MUNJIGI
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
@@ -305,7 +317,19 @@ def main():
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help="comma-separated, of: " + ", ".join(SCENARIOS))
+    parser.add_argument("--munjigi", default=MUNJIGI,
+                        help="the server binary (e.g. target/profiling/munjigi, which has symbols)")
+    parser.add_argument("--perf", metavar="DIR",
+                        help="record each munjigi measurement with `perf record -g` into DIR")
     args = parser.parse_args()
+    scenarios = args.scenarios.split(",")
+    if not set(scenarios) <= set(SCENARIOS):
+        sys.exit("scenarios: " + ", ".join(SCENARIOS))
+    if args.perf:
+        os.makedirs(args.perf, exist_ok=True)
+    MUNJIGI = os.path.abspath(args.munjigi)
     if not (1 <= args.rounds <= 9 and 1 <= args.seconds <= 120 and 1 <= args.connections <= 1024):
         sys.exit("rounds 1-9, seconds 1-120, connections 1-1024")
 
@@ -333,7 +357,7 @@ def main():
         order = [n for n in ["munjigi-sqlite", "peer", "munjigi-postgres"] if n in targets]
         results = {n: {} for n in targets}
         for round_no in range(args.rounds):
-            for scenario in SCENARIOS:
+            for scenario in scenarios:
                 for name in (order if round_no % 2 == 0 else list(reversed(order))):
                     result = measure(targets[name], scenario, args)
                     results[name].setdefault(scenario, []).append(result)
