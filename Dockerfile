@@ -11,7 +11,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-# Migrations are embedded at compile time by sqlx::migrate!, templates by askama.
+# Compiled into the binary: migrations (sqlx::migrate!), templates (askama) and the
+# stylesheet (include_str!), so the runtime image needs none of these folders.
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
@@ -24,10 +25,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
  && cp target/release/munjigi /usr/local/bin/munjigi
 
 FROM debian:bookworm-slim
-# libssl3 for josekit; ca-certificates for outbound TLS; curl only for HEALTHCHECK.
+# libssl3 for josekit; ca-certificates for outbound TLS (upstream providers, back-channel
+# logout). The health check is the binary's own `munjigi healthcheck`: no curl.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 curl \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/*
 # Fixed uid/gid so volume ownership is predictable across rebuilds.
 RUN groupadd --system --gid 10001 munjigi \
@@ -36,17 +38,19 @@ RUN groupadd --system --gid 10001 munjigi \
  && mkdir -p /app/data /app/keys \
  && chown -R munjigi:munjigi /app \
  && chmod 0700 /app/keys
-# Relative defaults (data/, keys/kek, static/) resolve against /app.
+# Relative defaults (data/ for SQLite, keys/kek for a generated development KEK) resolve
+# against /app.
 WORKDIR /app
 COPY --from=builder /usr/local/bin/munjigi /usr/local/bin/munjigi
-# Root-owned so the service cannot modify what it serves.
-COPY static ./static
-COPY templates ./templates
 ENV MUNJIGI_BIND=0.0.0.0:8080
 EXPOSE 8080
-# /readyz answers 503 while the database is unreachable, so it reflects real readiness.
-HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
-  CMD ["curl", "--fail", "--silent", "--show-error", "--output", "/dev/null", "http://127.0.0.1:8080/readyz"]
+# The SQLite file and a generated KEK must outlive the container. With PostgreSQL and
+# MUNJIGI_KEK set (compose.yaml) both stay empty. Losing keys/kek loses every signing key.
+VOLUME ["/app/data", "/app/keys"]
+# Readiness: /readyz answers 503 while the database is unreachable. The probe reads the
+# bind address from the same configuration as the server (MUNJIGI_BIND, MUNJIGI_CONFIG).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["munjigi", "healthcheck"]
 # Numeric (= munjigi) so Kubernetes runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001
 ENTRYPOINT ["munjigi"]

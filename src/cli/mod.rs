@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod healthcheck;
 mod user;
 
 use crate::app::{Server, StartError, open_store, shutdown_signal};
@@ -33,6 +34,13 @@ enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     CheckConfig,
+    /// Ask the server on this machine (at the configured bind address) whether it is ready:
+    /// exit 0 when `/readyz` answers 200. For container health checks.
+    Healthcheck {
+        /// Only whether the process answers (`/healthz`), not whether the database does.
+        #[arg(long)]
+        live: bool,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -182,6 +190,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Client { command } => client_command(&config, command).await,
         Command::User { command } => user::run(&config, command).await,
+        Command::Healthcheck { live } => healthcheck::run(config.bind, live).await,
         Command::CheckConfig => {
             print!("{}", config.describe());
             Ok(())

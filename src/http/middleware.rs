@@ -62,7 +62,25 @@ pub fn apply(router: Router, hsts: bool, body_timeout: Duration) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO))
                 .on_failure(log_failure),
         )
+        .layer(from_fn(server_timing))
         .layer(from_fn(request_id))
+}
+
+/// `Server-Timing: app;dur=<ms>` on every response: the time from the request reaching
+/// munjigi's stack to its response headers (W3C Server Timing, shown by browsers' dev tools).
+async fn server_timing(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&server_timing_value(started.elapsed())) {
+        response.headers_mut().insert(SERVER_TIMING, value);
+    }
+    response
+}
+
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+fn server_timing_value(elapsed: Duration) -> String {
+    format!("app;dur={:.3}", elapsed.as_secs_f64() * 1000.0)
 }
 
 /// A 5xx is logged as an error, except a 503: that is munjigi's deliberate answer to a known
@@ -260,6 +278,15 @@ mod tests {
         assert!(!is_valid_request_id(&"a".repeat(129)));
         assert!(!is_valid_request_id("a b"));
         assert!(!is_valid_request_id("a\"b"));
+    }
+
+    #[test]
+    fn server_timing_is_in_milliseconds() {
+        assert_eq!(
+            server_timing_value(Duration::from_micros(1_500)),
+            "app;dur=1.500"
+        );
+        assert_eq!(server_timing_value(Duration::ZERO), "app;dur=0.000");
     }
 
     #[test]

@@ -170,6 +170,22 @@ async fn serve_answers_quickly_and_stops_cleanly_on_sigterm(db: TestDb) {
     assert!(discovery.contains(&format!("\"issuer\":\"{}\"", server.base)));
     get_text(format!("{}/jwks.json", server.base)).await;
 
+    // The container health check: the bind address comes from the configuration.
+    let port = server
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let healthcheck = |bind: String| {
+        run(munjigi(db.dir())
+            .arg("healthcheck")
+            .env("MUNJIGI_BIND", bind)
+            .env("DATABASE_URL", &db.url))
+    };
+    let out = healthcheck(format!("0.0.0.0:{port}"));
+    assert!(out.status.success(), "healthcheck: {}", stderr(&out));
+
     let pid = server.child.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(killed.is_ok_and(|s| s.success()));
@@ -186,6 +202,13 @@ async fn serve_answers_quickly_and_stops_cleanly_on_sigterm(db: TestDb) {
     };
     assert!(status.success(), "clean exit after SIGTERM: {status:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
+    let out = healthcheck(format!("127.0.0.1:{port}"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "healthcheck of a stopped server"
+    );
+    assert!(stderr(&out).contains("/readyz"), "{}", stderr(&out));
 
     // keys list reads the same database.
     let out = run(munjigi(db.dir())
@@ -450,6 +473,39 @@ async fn two_instances_share_codes_tokens_revocations_and_keys(db: TestDb) {
                 server.logs()
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// The image's HEALTHCHECK runs a command the binary has, and the image copies only folders
+/// that exist (no engine here to build it).
+#[test]
+fn the_dockerfile_health_check_is_a_command_the_binary_knows() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap_or_default();
+    let command = dockerfile
+        .lines()
+        .skip_while(|l| !l.starts_with("HEALTHCHECK"))
+        .find_map(|l| l.trim().strip_prefix("CMD "))
+        .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
+        .unwrap_or_default();
+    assert_eq!(
+        command.first().map(String::as_str),
+        Some("munjigi"),
+        "{command:?}"
+    );
+    let out = run(munjigi(&scratch()).args(&command[1..]).arg("--help"));
+    assert!(out.status.success(), "{command:?}: {}", stderr(&out));
+    for line in dockerfile
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
+    {
+        let sources: Vec<&str> = line.split_whitespace().skip(1).collect();
+        for source in &sources[..sources.len().saturating_sub(1)] {
+            assert!(
+                root.join(source).exists(),
+                "Dockerfile copies missing {source}"
+            );
         }
     }
 }

@@ -60,6 +60,16 @@ async fn request_id_and_security_headers_on_every_response(db: TestDb) {
     );
     assert!(header(&missing, "referrer-policy").is_some());
     assert_eq!(header(&missing, "x-frame-options").as_deref(), Some("DENY"));
+    for response in [&kept, &missing] {
+        let timing = header(response, "server-timing").unwrap_or_default();
+        let duration = timing
+            .strip_prefix("app;dur=")
+            .and_then(|ms| ms.parse::<f64>().ok());
+        assert!(
+            duration.is_some_and(|ms| (0.0..8000.0).contains(&ms)),
+            "server-timing: {timing:?}"
+        );
+    }
     assert!(
         header(&missing, "content-security-policy")
             .unwrap_or_default()
