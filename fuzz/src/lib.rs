@@ -104,6 +104,8 @@ pub fn client(public: bool) -> &'static Client {
                 skip_consent: false,
                 id_token_signed_response_alg: "RS256".into(),
                 backchannel_logout_uri: None,
+                allowed_origins: vec![],
+                access_token_audience: vec![],
                 created_at: 0,
                 updated_at: 0,
             };

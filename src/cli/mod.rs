@@ -108,6 +108,15 @@ struct ClientCreate {
     /// Where munjigi POSTs logout tokens (OIDC Back-Channel Logout 1.0).
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    /// A browser origin (https://app.example.com) whose pages may call /token, /userinfo,
+    /// /revoke and /introspect (repeatable). A public client that names none gets the
+    /// origins of its redirect URIs.
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// A resource server (absolute URI) its access tokens are for: the `aud` claim, and what
+    /// a `resource` parameter (RFC 8707) may name (repeatable).
+    #[arg(long = "audience")]
+    audience: Vec<String>,
     #[arg(long)]
     json: bool,
 }
@@ -278,6 +287,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
                 skip_consent: c.skip_consent,
                 id_token_alg: SigningAlg::parse(&c.id_token_alg).unwrap_or(SigningAlg::Rs256),
                 backchannel_logout_uri: c.backchannel_logout_uri,
+                allowed_origins: c.allowed_origins,
+                access_token_audience: c.audience,
             };
             match register(&store, &hasher, new, Clock::system().now()).await {
                 Ok((record, secret)) => {
@@ -351,6 +362,8 @@ fn client_json(c: &crate::store::ClientRecord) -> serde_json::Value {
         "skip_consent": c.skip_consent,
         "id_token_signed_response_alg": c.id_token_signed_response_alg,
         "backchannel_logout_uri": c.backchannel_logout_uri,
+        "allowed_origins": c.allowed_origins,
+        "access_token_audience": c.access_token_audience,
         "created_at": c.created_at,
     })
 }

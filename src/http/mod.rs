@@ -1,6 +1,7 @@
 //! axum handlers only: extract, call the domain, render.
 
 pub mod client_ip;
+mod cors;
 pub mod csrf;
 pub mod error;
 pub mod middleware;
@@ -75,25 +76,44 @@ pub fn routes(state: AppState) -> Router {
             std::sync::Arc::<str>::from(middleware::origin_of(state.config.issuer.as_str())),
             middleware::same_origin_forms,
         ));
-    let router = Router::new()
-        .merge(browser)
-        .route(paths::TOKEN, axum::routing::post(oauth::token::token))
-        .route(paths::REVOKE, axum::routing::post(oauth::revoke::revoke))
+    // Each API route answers OPTIONS, so that a preflight reaches the CORS layer (which
+    // answers it) instead of the 405 fallback.
+    let api = Router::new()
+        .route(
+            paths::TOKEN,
+            axum::routing::post(oauth::token::token).options(cors::preflight),
+        )
+        .route(
+            paths::REVOKE,
+            axum::routing::post(oauth::revoke::revoke).options(cors::preflight),
+        )
         .route(
             paths::INTROSPECT,
-            axum::routing::post(oauth::introspect::introspect),
+            axum::routing::post(oauth::introspect::introspect).options(cors::preflight),
         )
         .route(
             paths::USERINFO,
-            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+            get(oidc::userinfo::userinfo)
+                .post(oidc::userinfo::userinfo)
+                .options(cors::preflight),
         )
-        .route("/static/style.css", get(stylesheet))
-        .route(paths::DISCOVERY, get(oidc::discovery::openid_configuration))
+        .layer(cors::registered_origins(state.clone()));
+    let documents = Router::new()
+        .route(
+            paths::DISCOVERY,
+            get(oidc::discovery::openid_configuration).options(cors::preflight),
+        )
         .route(
             paths::AUTHORIZATION_SERVER_METADATA,
-            get(oidc::discovery::openid_configuration),
+            get(oidc::discovery::openid_configuration).options(cors::preflight),
         )
-        .route(paths::JWKS, get(oidc::jwks::jwks))
+        .route(paths::JWKS, get(oidc::jwks::jwks).options(cors::preflight))
+        .layer(cors::public_documents());
+    let router = Router::new()
+        .merge(browser)
+        .merge(api)
+        .merge(documents)
+        .route("/static/style.css", get(stylesheet))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(ops::not_found)

@@ -82,6 +82,29 @@ impl Client {
         self.grant_types.contains(&grant_type)
     }
 
+    /// The browser origins this client's pages may call the API endpoints from: those it
+    /// registered, or, for a public client that registered none, the origins of its web
+    /// redirect URIs (a single-page app is served where it receives its code).
+    pub fn allowed_origins(&self) -> Vec<String> {
+        if !self.record.allowed_origins.is_empty() || !self.is_public() {
+            return self.record.allowed_origins.clone();
+        }
+        let mut origins: Vec<String> = self
+            .record
+            .redirect_uris
+            .iter()
+            .filter_map(|uri| super::cors::web_origin_of(uri))
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
+    /// Whether a browser request sent from `origin` may act as this client (exact match).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins().iter().any(|o| o == origin)
+    }
+
     /// Exact string comparison, as RFC 9700 §4.1.3 requires: no prefix, no normalisation.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
         self.record.redirect_uris.iter().any(|r| r == uri)
@@ -103,6 +126,10 @@ pub struct NewClient {
     pub id_token_alg: SigningAlg,
     /// Where logout tokens are sent (Back-Channel Logout 1.0).
     pub backchannel_logout_uri: Option<String>,
+    /// Browser origins allowed to call the API endpoints (CORS).
+    pub allowed_origins: Vec<String>,
+    /// Resource servers its access tokens are for (`aud`).
+    pub access_token_audience: Vec<String>,
 }
 
 /// The secret never reaches a log.
@@ -155,6 +182,12 @@ pub async fn register(
     if let Some(uri) = &new.backchannel_logout_uri {
         check_backchannel_uri(uri).map_err(RegisterError::Invalid)?;
     }
+    for origin in &new.allowed_origins {
+        super::cors::check_origin(origin).map_err(RegisterError::Invalid)?;
+    }
+    for resource in &new.access_token_audience {
+        super::resource::check_resource(resource).map_err(RegisterError::Invalid)?;
+    }
     if new.auth_method == AuthMethod::None
         && new.grant_types.contains(&GrantType::ClientCredentials)
     {
@@ -205,6 +238,8 @@ pub async fn register(
         skip_consent: new.skip_consent,
         id_token_signed_response_alg: new.id_token_alg.as_str().to_owned(),
         backchannel_logout_uri: new.backchannel_logout_uri,
+        allowed_origins: new.allowed_origins,
+        access_token_audience: new.access_token_audience,
         created_at: now,
         updated_at: now,
     };
@@ -304,6 +339,8 @@ pub(crate) fn fixture(public: bool) -> Client {
         skip_consent: false,
         id_token_signed_response_alg: "RS256".into(),
         backchannel_logout_uri: None,
+        allowed_origins: vec![],
+        access_token_audience: vec![],
         created_at: 0,
         updated_at: 0,
     };
@@ -316,6 +353,23 @@ pub(crate) fn fixture(public: bool) -> Client {
 #[cfg(test)]
 mod tests {
     use super::check_redirect_uri;
+
+    #[test]
+    fn public_clients_default_to_their_redirect_origins() {
+        let public = super::fixture(true);
+        assert_eq!(
+            public.allowed_origins(),
+            ["http://127.0.0.1:9000", "https://app.example.com"]
+        );
+        assert!(public.allows_origin("https://app.example.com"));
+        assert!(!public.allows_origin("https://app.example.com:8443"));
+        assert!(!public.allows_origin("https://evil.example"));
+        // A confidential client's pages get no default: its secret does not belong in a page.
+        assert!(super::fixture(false).allowed_origins().is_empty());
+        let mut registered = super::fixture(true);
+        registered.record.allowed_origins = vec!["https://spa.example.com".into()];
+        assert_eq!(registered.allowed_origins(), ["https://spa.example.com"]);
+    }
 
     #[test]
     fn backchannel_uris_are_https_and_never_link_local() {

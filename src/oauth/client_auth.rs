@@ -12,6 +12,8 @@ pub struct PresentedCredentials {
     pub basic: Option<(String, String)>,
     pub form_client_id: Option<String>,
     pub form_client_secret: Option<String>,
+    /// The `Origin` a browser sent (absent on server-to-server requests).
+    pub origin: Option<String>,
 }
 
 /// Client ids are shown, secrets never.
@@ -24,6 +26,7 @@ impl std::fmt::Debug for PresentedCredentials {
                 "form_client_secret",
                 &self.form_client_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("origin", &self.origin)
             .finish()
     }
 }
@@ -54,6 +57,7 @@ impl PresentedCredentials {
             basic,
             form_client_id,
             form_client_secret,
+            origin: None,
         })
     }
 }
@@ -80,21 +84,30 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     (printable(&id) && printable(&secret)).then_some((id, secret))
 }
 
-/// Authenticates the client by the method it registered, and no other.
+/// Authenticates the client by the method it registered, and no other. A browser request
+/// (one with an `Origin`) must come from an origin the client allows: a page elsewhere cannot
+/// act as a public client, whose id is no secret.
 pub async fn authenticate(
     ctx: &OAuthContext<'_>,
     presented: PresentedCredentials,
     ip: std::net::IpAddr,
 ) -> Result<Client, OAuthError> {
+    let origin = presented.origin.clone();
     let (client_id, result) = check(ctx, presented).await?;
     if result.is_err() {
         ctx.client_throttle.record_failure(&client_id, ip, ctx.now);
     }
     // Checked after the secret (an HMAC is cheap), so while the pair is locked even the right
     // secret is refused: guessing gains nothing during a lock-out.
-    match ctx.client_throttle.wait_secs(&client_id, ip, ctx.now) {
-        0 => result,
-        wait => Err(OAuthError::invalid_client().retry_after(wait)),
+    let client = match ctx.client_throttle.wait_secs(&client_id, ip, ctx.now) {
+        0 => result?,
+        wait => return Err(OAuthError::invalid_client().retry_after(wait)),
+    };
+    match origin {
+        Some(origin) if !client.allows_origin(&origin) => Err(OAuthError::invalid_request(
+            "this client does not allow requests from the page's origin",
+        )),
+        _ => Ok(client),
     }
 }
 

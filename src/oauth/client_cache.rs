@@ -11,12 +11,15 @@ use std::sync::RwLock;
 use crate::store::{Store, StoreError};
 
 use super::client::Client;
+use super::cors::OriginIndex;
 
 const MAX_ENTRIES: usize = 10_000;
 
 pub struct ClientCache {
     ttl: i64,
     entries: RwLock<HashMap<String, (i64, Option<Client>)>>,
+    /// Every client's browser origins, for CORS preflights (which name no client).
+    origins: OriginIndex,
 }
 
 impl ClientCache {
@@ -24,6 +27,7 @@ impl ClientCache {
         Self {
             ttl,
             entries: RwLock::new(HashMap::new()),
+            origins: OriginIndex::new(ttl),
         }
     }
 
@@ -32,6 +36,7 @@ impl ClientCache {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(id);
         }
+        self.origins.invalidate();
     }
 
     /// Forgets every client (announcements may have been missed).
@@ -39,6 +44,12 @@ impl ClientCache {
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
         }
+        self.origins.invalidate();
+    }
+
+    /// Whether any client allows browser requests from `origin`.
+    pub async fn origin_allowed(&self, store: &Store, origin: &str, now: i64) -> bool {
+        self.origins.allows(store, origin, now).await
     }
 
     /// The client with this id (unknown ids are cached too, so probing costs no queries).

@@ -19,13 +19,17 @@ pub struct ClientRecord {
     pub skip_consent: bool,
     pub id_token_signed_response_alg: String,
     pub backchannel_logout_uri: Option<String>,
+    /// Browser origins (`https://app.example.com`) registered for CORS.
+    pub allowed_origins: Vec<String>,
+    /// Resource servers (RFC 8707 absolute URIs) its access tokens may name in `aud`.
+    pub access_token_audience: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 const COLUMNS: &str = "id, name, secret_hash, token_endpoint_auth_method, redirect_uris, \
     post_logout_redirect_uris, grant_types, scopes, skip_consent, id_token_signed_response_alg, \
-    backchannel_logout_uri, created_at, updated_at";
+    backchannel_logout_uri, allowed_origins, access_token_audience, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {
@@ -42,6 +46,8 @@ fn from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> {
         skip_consent: get_bool(row, "skip_consent")?,
         id_token_signed_response_alg: row.try_get("id_token_signed_response_alg")?,
         backchannel_logout_uri: row.try_get("backchannel_logout_uri")?,
+        allowed_origins: json_list(&row.try_get::<String, _>("allowed_origins")?)?,
+        access_token_audience: json_list(&row.try_get::<String, _>("access_token_audience")?)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -52,7 +58,7 @@ impl Store {
     pub async fn insert_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO clients ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -65,6 +71,8 @@ impl Store {
         .bind(c.skip_consent)
         .bind(&c.id_token_signed_response_alg)
         .bind(&c.backchannel_logout_uri)
+        .bind(to_json_list(&c.allowed_origins))
+        .bind(to_json_list(&c.access_token_audience))
         .bind(c.created_at)
         .bind(c.updated_at)
         .execute(&mut *self.conn().await?)

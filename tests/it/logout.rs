@@ -58,6 +58,8 @@ async fn logout_client(app: &TestApp, backchannel: Option<String>) -> Registered
         skip_consent: true,
         id_token_alg: munjigi::keys::SigningAlg::Rs256,
         backchannel_logout_uri: backchannel,
+        allowed_origins: vec![],
+        access_token_audience: vec![],
     };
     app.register(new).await
 }

@@ -11,6 +11,7 @@ mod authorize_steps;
 mod browser;
 mod cli;
 mod cli_users;
+mod cors;
 mod discovery_jwks;
 mod federation;
 mod federation_linking;

@@ -68,12 +68,16 @@ pub fn parse(
         Some(v) => Some(v.to_str().map_err(|_| OAuthError::invalid_client())?),
         None => None,
     };
-    let presented = PresentedCredentials::from_request(
+    let mut presented = PresentedCredentials::from_request(
         authorization,
         params.single("client_id")?.map(str::to_owned),
         params.single("client_secret")?.map(str::to_owned),
         params.single("client_assertion")?.is_some()
             || params.single("client_assertion_type")?.is_some(),
     )?;
+    // An unreadable Origin is kept as one no client registered, so it is refused.
+    presented.origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("invalid").to_owned());
     Ok((params, presented))
 }

@@ -45,6 +45,8 @@ pub fn web_client(auth: AuthMethod, skip_consent: bool) -> NewClient {
         skip_consent,
         id_token_alg: SigningAlg::Rs256,
         backchannel_logout_uri: None,
+        allowed_origins: vec![],
+        access_token_audience: vec![],
     }
 }
 

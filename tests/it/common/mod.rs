@@ -8,6 +8,7 @@ pub mod fixtures;
 pub mod process;
 pub mod rp;
 pub mod upstream;
+pub mod webdriver;
 
 use std::path::PathBuf;
 use std::time::Duration;
