@@ -114,7 +114,6 @@ impl AppState {
             id_token_ttl: l.id_token,
             refresh_idle_ttl: l.refresh_idle,
             refresh_absolute_ttl: l.refresh_absolute,
-            audience: config.issuer.as_str().to_owned(),
             refresh_reuse_grace: l.refresh_reuse_grace,
         };
         let federation = Arc::new(Federation::new(&config.federation, config.issuer.as_str()));

@@ -4,6 +4,7 @@ pub mod client_ip;
 mod cors;
 pub mod csrf;
 pub mod error;
+mod gateway;
 pub mod middleware;
 pub mod oauth;
 // Public (hidden) for the fuzz targets (fuzz/), which call `oidc::userinfo::presented_token`.
@@ -114,6 +115,11 @@ pub fn routes(state: AppState) -> Router {
         .merge(api)
         .merge(documents)
         .route("/static/style.css", get(stylesheet))
+        .route(gateway::PATH, axum::routing::any(gateway::verify))
+        .route(
+            &format!("{}/{{*original}}", gateway::PATH),
+            axum::routing::any(gateway::verify),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(ops::not_found)

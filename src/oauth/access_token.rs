@@ -7,12 +7,14 @@ use crate::keys::{KeySet, SigningAlg};
 use crate::store::Store;
 
 use super::error::{ErrorCode, OAuthError};
+use super::resource::Audience;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    /// munjigi itself, or the resource servers the client registered (RFC 8707).
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
@@ -22,6 +24,9 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     /// The grant this token came from: revoking the grant refuses the token.
     pub gid: String,
+    /// The account's role, with the `roles` scope (for gateways and resource servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 pub const TYP: &str = "at+jwt";

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// RFC 6750 §3.1
     InvalidToken,
+    /// RFC 8707 §2: a `resource` the client may not ask for
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -57,6 +59,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 

@@ -48,6 +48,9 @@ pub async fn introspect(
             "iat": claims.iat,
             "jti": claims.jti,
         });
+        if let Some(role) = &claims.role {
+            out["role"] = role.clone().into();
+        }
         // A user's token is only as active as the user.
         if claims.sub != claims.client_id {
             match store.user(&claims.sub).await? {

@@ -8,6 +8,7 @@ pub mod client_cache;
 pub mod context;
 pub mod cors;
 pub mod error;
+pub mod forward_auth;
 pub mod grant;
 pub mod introspection;
 pub mod params;

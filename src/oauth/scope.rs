@@ -8,6 +8,8 @@ pub const OPENID: &str = "openid";
 pub const PROFILE: &str = "profile";
 pub const EMAIL: &str = "email";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// The account's role (`user` or `admin`) as the `role` claim.
+pub const ROLES: &str = "roles";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scopes(Vec<String>);

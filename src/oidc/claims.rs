@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::oauth::scope::{EMAIL, PROFILE, Scopes};
+use crate::oauth::scope::{EMAIL, PROFILE, ROLES, Scopes};
 use crate::store::UserRecord;
 
 /// Claims beyond `sub` for the granted scopes.
@@ -22,6 +22,9 @@ pub fn for_scopes(user: &UserRecord, scopes: &Scopes) -> Map<String, Value> {
     {
         claims.insert("email".into(), email.clone().into());
         claims.insert("email_verified".into(), user.email_verified.into());
+    }
+    if scopes.contains(ROLES) {
+        claims.insert("role".into(), user.role.clone().into());
     }
     claims
 }
@@ -44,6 +47,7 @@ pub const SUPPORTED: &[&str] = &[
     "updated_at",
     "email",
     "email_verified",
+    "role",
 ];
 
 #[cfg(test)]
@@ -74,5 +78,8 @@ mod tests {
         assert_eq!(all["email"], "Alice@Example.com");
         assert_eq!(all["email_verified"], true);
         assert!(!all.contains_key("password_hash"));
+        assert!(!all.contains_key("role"), "role only with the roles scope");
+        let roles = for_scopes(&user, &Scopes::parse("openid roles").unwrap_or_default());
+        assert_eq!(roles["role"], "user");
     }
 }

@@ -83,6 +83,7 @@ impl ProviderMetadata {
                 scope::PROFILE,
                 scope::EMAIL,
                 scope::OFFLINE_ACCESS,
+                scope::ROLES,
             ],
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],

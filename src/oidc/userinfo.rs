@@ -13,6 +13,13 @@ use super::claims;
 /// user who is gone or disabled, gets nothing.
 pub async fn claims(ctx: &OAuthContext<'_>, token: &str) -> Result<Map<String, Value>, OAuthError> {
     let claims = access_token::validate(ctx.store, ctx.keys, token, ctx.issuer, ctx.now).await?;
+    // A token for other resource servers only (RFC 8707) is not for this endpoint.
+    if !claims.aud.contains(ctx.issuer) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token is not for this server",
+        ));
+    }
     let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
     if !scopes.contains(OPENID) {
         return Err(OAuthError::new(

@@ -7,6 +7,7 @@
 mod common;
 
 mod abuse;
+mod audience_roles;
 mod authorize_steps;
 mod browser;
 mod cli;
@@ -15,6 +16,7 @@ mod cors;
 mod discovery_jwks;
 mod federation;
 mod federation_linking;
+mod gateway;
 mod hostile;
 mod housekeeping;
 mod keys;

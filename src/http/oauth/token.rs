@@ -15,6 +15,7 @@ use crate::oauth::context::OAuthContext;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant::authorization_code::{self, CodeExchange};
 use crate::oauth::grant::{GrantType, TokenResponse, client_credentials, refresh_token};
+use crate::oauth::resource;
 
 pub async fn token(
     State(state): State<AppState>,
@@ -58,18 +59,24 @@ async fn handle(
             format!("this client may not use {grant_type}"),
         ));
     }
+    let resource = form.get("resource");
+    resource::check_requested(&client.record.access_token_audience, resource, ctx.issuer)?;
     match grant_type {
         GrantType::AuthorizationCode => {
             let exchange = CodeExchange {
                 code: form.get("code"),
                 redirect_uri: form.get("redirect_uri"),
                 code_verifier: form.get("code_verifier"),
+                resource,
             };
             authorization_code::exchange(ctx, client, exchange).await
         }
         GrantType::RefreshToken => {
-            refresh_token::refresh(ctx, client, form.get("refresh_token"), form.get("scope")).await
+            let (token, scope) = (form.get("refresh_token"), form.get("scope"));
+            refresh_token::refresh(ctx, client, token, scope, resource).await
         }
-        GrantType::ClientCredentials => client_credentials::issue(ctx, client, form.get("scope")),
+        GrantType::ClientCredentials => {
+            client_credentials::issue(ctx, client, form.get("scope"), resource)
+        }
     }
 }

@@ -65,6 +65,7 @@ pub struct CodeExchange<'a> {
     pub code: Option<&'a str>,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
+    pub resource: Option<&'a str>,
 }
 
 pub async fn exchange(
@@ -132,6 +133,7 @@ pub async fn exchange(
         sid: record.sid.as_deref(),
         idp: record.idp.as_deref(),
         nonce: record.nonce.as_deref(),
+        resource: params.resource,
     }
     .sign(ctx, client)?;
 

@@ -15,6 +15,7 @@ pub fn issue(
     ctx: &OAuthContext<'_>,
     client: &Client,
     scope: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if client.is_public() {
         return Err(OAuthError::new(
@@ -42,7 +43,12 @@ pub fn issue(
     let claims = AccessClaims {
         iss: ctx.issuer.to_owned(),
         sub: client.id().to_owned(),
-        aud: ctx.settings.audience.clone(),
+        aud: crate::oauth::resource::audience_for(
+            &client.record.access_token_audience,
+            resource,
+            false,
+            ctx.issuer,
+        )?,
         exp: ctx.now + ctx.settings.access_token_ttl,
         iat: ctx.now,
         client_id: client.id().to_owned(),
@@ -51,6 +57,7 @@ pub fn issue(
         // Each token is its own grant: revocable by jti, nothing stored until then.
         gid: jti.clone(),
         jti,
+        role: None,
     };
     Ok(TokenResponse {
         access_token: access_token::sign(ctx.keys, &claims)?,

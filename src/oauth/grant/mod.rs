@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::oauth::access_token::{self, AccessClaims};
 use crate::oauth::client::Client;
 use crate::oauth::error::OAuthError;
+use crate::oauth::resource;
 use crate::oauth::scope::{OPENID, Scopes};
 use crate::oidc::{claims, id_token};
 use crate::store::UserRecord;
@@ -58,8 +59,6 @@ pub struct TokenSettings {
     pub id_token_ttl: i64,
     pub refresh_idle_ttl: i64,
     pub refresh_absolute_ttl: i64,
-    /// `aud` of access tokens when no resource is named (RFC 9068 §3).
-    pub audience: String,
     /// Seconds after a rotation during which the old refresh token still rotates (0: never).
     pub refresh_reuse_grace: i64,
 }
@@ -88,6 +87,8 @@ pub(crate) struct Signed<'a> {
     pub idp: Option<&'a str>,
     /// Only in the id_token of a code exchange (OIDC Core §12.2: not on refresh).
     pub nonce: Option<&'a str>,
+    /// The `resource` the token request named (RFC 8707), already checked.
+    pub resource: Option<&'a str>,
 }
 
 pub(crate) struct SignedTokens {
@@ -105,7 +106,12 @@ impl Signed<'_> {
         let access = AccessClaims {
             iss: ctx.issuer.to_owned(),
             sub: self.user.id.clone(),
-            aud: ctx.settings.audience.clone(),
+            aud: resource::audience_for(
+                &client.record.access_token_audience,
+                self.resource,
+                self.scopes.contains(OPENID),
+                ctx.issuer,
+            )?,
             exp: ctx.now + ctx.settings.access_token_ttl,
             iat: ctx.now,
             jti: uuid::Uuid::new_v4().to_string(),
@@ -113,6 +119,10 @@ impl Signed<'_> {
             scope: self.scopes.to_string(),
             auth_time: Some(self.auth_time),
             gid: self.grant_id.to_owned(),
+            role: self
+                .scopes
+                .contains(crate::oauth::scope::ROLES)
+                .then(|| self.user.role.clone()),
         };
         let access_token = access_token::sign(ctx.keys, &access)?;
         let id_token = if self.scopes.contains(OPENID) {

@@ -16,6 +16,7 @@ pub async fn refresh(
     client: &Client,
     token: Option<&str>,
     scope: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
     let old_hash = sha256_hex(token);
@@ -87,6 +88,7 @@ pub async fn refresh(
         sid: current.sid.as_deref(),
         idp: current.idp.as_deref(),
         nonce: None,
+        resource,
     }
     .sign(ctx, client)?;
     Ok(signed.into_response(ctx, Some(next_token), &scopes))
