@@ -63,6 +63,8 @@ pub struct Services {
     pub http: reqwest::Client,
     /// Upstream providers people may sign in with.
     pub federation: Arc<Federation>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub audit: Arc<crate::audit::Audit>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,11 @@ pub enum StartError {
     },
     #[error("signing keys: {0}")]
     Keys(#[from] crate::keys::KeyError),
+    #[error("cannot listen on {addr} (MUNJIGI_METRICS_BIND): {source}")]
+    MetricsBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot render provider metadata: {0}")]
     Metadata(#[from] serde_json::Error),
 }
@@ -117,6 +124,8 @@ impl AppState {
             refresh_reuse_grace: l.refresh_reuse_grace,
         };
         let federation = Arc::new(Federation::new(&config.federation, config.issuer.as_str()));
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let audit = Arc::new(crate::audit::Audit::new(metrics.clone()));
         Ok(Self(Arc::new(Services {
             config: Arc::new(config),
             store,
@@ -131,6 +140,8 @@ impl AppState {
             clients: Arc::new(ClientCache::new(CLIENT_CACHE_SECS)),
             http: crate::oidc::backchannel::http_client(),
             federation,
+            metrics,
+            audit,
         })))
     }
 
@@ -171,6 +182,10 @@ impl AppState {
             revocations_before: now,
             session_clients_before: now - self.config.lifetimes.session_absolute,
             login_failures_before: now - crate::account::throttle::SIGN_IN_ACCOUNT.window,
+            audit_events_before: match self.config.audit_retention {
+                0 => i64::MIN,
+                retention => now - retention,
+            },
         };
         self.store.purge_expired(&cutoffs).await
     }
@@ -193,14 +208,17 @@ impl AppState {
             clients: &self.clients,
             hasher: &self.hasher,
             client_throttle: &self.client_throttle,
+            audit: &self.audit,
+            metrics: &self.metrics,
             now,
         }
     }
 }
 
-/// A server bound to its socket, ready to run.
+/// A server bound to its socket (and the metrics listener's, when configured), ready to run.
 pub struct Server {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -220,12 +238,31 @@ impl Server {
         listener: TcpListener,
         clock: Clock,
     ) -> Result<Self, StartError> {
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::MetricsBind { addr, source })?,
+            ),
+            None => None,
+        };
         let state = AppState::prepare(config, clock).await?;
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -241,6 +278,24 @@ impl Server {
         let upkeep = tokio::spawn(key_upkeep(self.state.clone()));
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let client_changes = tokio::spawn(client_changes(self.state.clone()));
+        let audit_writer = self.state.audit.take_queue().map(|queue| {
+            let (stop, stopped) = tokio::sync::oneshot::channel();
+            let writer = tokio::spawn(crate::audit::write_events(
+                self.state.store.clone(),
+                queue,
+                self.state.metrics.clone(),
+                stopped,
+            ));
+            (stop, writer)
+        });
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = crate::metrics::server::router(self.state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "metrics listener stopped");
+                }
+            })
+        });
         let limits = crate::listener::Limits {
             header_read_timeout: std::time::Duration::from_secs(
                 self.state.config.header_read_timeout_secs,
@@ -252,6 +307,18 @@ impl Server {
         upkeep.abort();
         housekeeping.abort();
         client_changes.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
+        if let Some((stop, mut writer)) = audit_writer {
+            // What is queued still goes in before the pool closes (briefly: a database that is
+            // away does not hold up the shutdown).
+            let _ = stop.send(());
+            let limit = std::time::Duration::from_secs(2);
+            if tokio::time::timeout(limit, &mut writer).await.is_err() {
+                writer.abort();
+            }
+        }
         self.state.store.close().await;
         Ok(())
     }
@@ -291,6 +358,7 @@ async fn housekeeping(state: AppState) {
                 revoked_access_tokens = purged.revoked_access_tokens,
                 session_clients = purged.session_clients,
                 login_failures = purged.login_failures,
+                audit_events = purged.audit_events,
                 ms = started.elapsed().as_millis() as u64,
                 "housekeeping: expired rows deleted"
             ),

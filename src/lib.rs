@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod federation;
 pub mod http;
 pub mod keys;
 pub mod listener;
+pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod store;

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod healthcheck;
 mod user;
 
@@ -55,6 +56,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: user::UserCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
 }
 
@@ -199,6 +205,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Client { command } => client_command(&config, command).await,
         Command::User { command } => user::run(&config, command).await,
+        Command::Audit { command } => audit::run(&config, command).await,
         Command::Healthcheck { live } => healthcheck::run(config.bind, live).await,
         Command::CheckConfig => {
             print!("{}", config.describe());
@@ -217,6 +224,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             for alg in algs {
                 match keys::rotation::schedule(&store, &kek, alg, now, config.keys.publish).await? {
                     Some((kid, at)) => {
+                        audit_admin_change(&store, "keys.rotate", &kid, now).await;
                         println!("{} {kid} signs from {}", alg.as_str(), format_time(at))
                     }
                     None => println!(
@@ -292,6 +300,8 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
             };
             match register(&store, &hasher, new, Clock::system().now()).await {
                 Ok((record, secret)) => {
+                    audit_admin_change(&store, "client.create", &record.id, record.created_at)
+                        .await;
                     if c.json {
                         let mut out = client_json(&record);
                         if let Some(secret) = &secret {
@@ -339,6 +349,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
         }
         ClientCommand::Delete { id } => {
             if store.delete_client(&id).await? {
+                audit_admin_change(&store, "client.delete", &id, Clock::system().now()).await;
                 println!("deleted client {id}");
                 Ok(())
             } else {
@@ -382,6 +393,23 @@ async fn serve(config: Config) -> Result<(), CliError> {
     server.run(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Records an operator's change made through the CLI. A failure to record does not undo the
+/// change; it is reported.
+pub(crate) async fn audit_admin_change(
+    store: &crate::store::Store,
+    action: &str,
+    target: &str,
+    now: i64,
+) {
+    let event = crate::audit::Event::new(crate::audit::Kind::Admin)
+        .with("actor", "cli")
+        .with("action", action)
+        .with("target", target);
+    if let Err(e) = crate::audit::record_now(store, event, now).await {
+        eprintln!("warning: the audit event of {action} {target} was not stored: {e}");
+    }
 }
 
 /// RFC 3339 in UTC.

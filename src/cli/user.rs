@@ -99,6 +99,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
     };
     let now = Clock::system().now();
     let access_ttl = config.lifetimes.access_token;
+    let change = admin_change(&command);
     let result = match command {
         UserCommand::Create {
             username,
@@ -194,6 +195,26 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
             Err(e) => Err(e.into()),
         },
     };
+    if result.is_ok()
+        && let Some((action, target)) = change
+    {
+        super::audit_admin_change(&store, action, &target, now).await;
+    }
     store.close().await;
     result
+}
+
+/// What a command changes, for the audit trail (`None` for reading commands).
+fn admin_change(command: &UserCommand) -> Option<(&'static str, String)> {
+    match command {
+        UserCommand::Create { username, .. } => Some(("user.create", username.clone())),
+        UserCommand::List { .. } => None,
+        UserCommand::Disable { user } => Some(("user.disable", user.clone())),
+        UserCommand::Enable { user } => Some(("user.enable", user.clone())),
+        UserCommand::SetPassword { user, .. } => Some(("user.set_password", user.clone())),
+        UserCommand::Delete { user } => Some(("user.delete", user.clone())),
+        UserCommand::Sessions {
+            command: SessionsCommand::Revoke { user },
+        } => Some(("user.sessions.revoke", user.clone())),
+    }
 }

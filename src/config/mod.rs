@@ -7,8 +7,11 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod builder;
 mod federation;
 mod values;
+
+pub use builder::ConfigBuilder;
 
 use values::{database, redact_url_password, validate_issuer};
 pub(crate) use values::{decode_kek, is_loopback};
@@ -32,6 +35,10 @@ struct RawConfig {
     issuer: String,
     /// Address the HTTP server listens on.
     bind: String,
+    /// Address of the Prometheus `/metrics` listener; unset: no metrics listener.
+    metrics_bind: Option<String>,
+    /// Days audit events are kept (0: kept until deleted by hand).
+    audit_retention_days: i64,
     /// `postgres://…` for PostgreSQL; unset for the embedded SQLite file in `data_dir`.
     database_url: Option<String>,
     /// Folder of the embedded SQLite database.
@@ -102,6 +109,8 @@ impl Default for RawConfig {
         Self {
             issuer: DEFAULT_ISSUER.to_owned(),
             bind: DEFAULT_BIND.to_owned(),
+            metrics_bind: None,
+            audit_retention_days: 90,
             database_url: None,
             data_dir: PathBuf::from("data"),
             kek: None,
@@ -140,6 +149,9 @@ impl Default for RawConfig {
 pub struct Config {
     pub issuer: Issuer,
     pub bind: SocketAddr,
+    pub metrics_bind: Option<SocketAddr>,
+    /// Seconds audit events are kept (0: forever).
+    pub audit_retention: i64,
     pub database: DatabaseConfig,
     pub kek: KekSource,
     pub log_format: LogFormat,
@@ -313,97 +325,23 @@ impl Config {
             LogFormat::Json => "json",
         };
         format!(
-            "issuer = \"{}\"\nbind = \"{}\"\ndatabase = \"{}\"\nkek = {}\nlog_format = \"{}\"\n\
-             db_max_connections = {}\njwks_max_age_secs = {}\nsignup_enabled = {}\n{:?}\n{}",
+            "issuer = \"{}\"\nbind = \"{}\"\nmetrics_bind = {}\ndatabase = \"{}\"\nkek = {}\n\
+             log_format = \"{}\"\ndb_max_connections = {}\njwks_max_age_secs = {}\n\
+             signup_enabled = {}\naudit_retention_days = {}\n{:?}\n{}",
             self.issuer,
             self.bind,
+            self.metrics_bind
+                .map_or_else(|| "off".to_owned(), |a| format!("\"{a}\"")),
             self.database.redacted(),
             kek,
             log_format,
             self.db_max_connections,
             self.jwks_max_age_secs,
             self.signup_enabled,
+            self.audit_retention / 86_400,
             self.lifetimes,
             self.federation.describe(),
         )
-    }
-}
-
-/// Builds a `Config` from defaults plus explicit overrides, validated the same way.
-pub struct ConfigBuilder(RawConfig, Option<FederationConfig>);
-
-impl ConfigBuilder {
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.0.issuer = issuer.into();
-        self
-    }
-    pub fn bind(mut self, bind: impl Into<String>) -> Self {
-        self.0.bind = bind.into();
-        self
-    }
-    pub fn database_url(mut self, url: Option<String>) -> Self {
-        self.0.database_url = url;
-        self
-    }
-    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.0.data_dir = dir.into();
-        self
-    }
-    pub fn kek_base64(mut self, kek: impl Into<String>) -> Self {
-        self.0.kek = Some(kek.into());
-        self
-    }
-    pub fn signup_enabled(mut self, enabled: bool) -> Self {
-        self.0.signup_enabled = enabled;
-        self
-    }
-    pub fn key_publish_secs(mut self, secs: i64) -> Self {
-        self.0.key_publish_secs = secs;
-        self
-    }
-    pub fn trusted_proxies(mut self, proxies: &[&str]) -> Self {
-        self.0.trusted_proxies =
-            values::AddressList::Many(proxies.iter().map(|p| (*p).to_owned()).collect());
-        self
-    }
-    /// Per-minute limits of the token, authorize and form families (0: off).
-    pub fn client_rate_limit(mut self, per_minute: u32) -> Self {
-        self.0.rate_limit_client_per_minute = per_minute;
-        self
-    }
-    pub fn rate_limits(mut self, token: u32, authorize: u32, forms: u32) -> Self {
-        self.0.rate_limit_token_per_minute = token;
-        self.0.rate_limit_authorize_per_minute = authorize;
-        self.0.rate_limit_forms_per_minute = forms;
-        self
-    }
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.0.max_connections = n;
-        self
-    }
-    pub fn header_read_timeout_secs(mut self, secs: u64) -> Self {
-        self.0.header_read_timeout_secs = secs;
-        self
-    }
-    pub fn shutdown_grace_ms(mut self, ms: u64) -> Self {
-        self.0.shutdown_grace_ms = ms;
-        self
-    }
-    pub fn refresh_reuse_grace_secs(mut self, secs: i64) -> Self {
-        self.0.refresh_token_reuse_grace_secs = secs;
-        self
-    }
-    /// Upstream providers, set directly (tests point them at loopback stubs).
-    pub fn federation(mut self, federation: FederationConfig) -> Self {
-        self.1 = Some(federation);
-        self
-    }
-    pub fn build(self) -> Result<Config, ConfigError> {
-        let mut config = self.0.validate()?;
-        if let Some(federation) = self.1 {
-            config.federation = federation;
-        }
-        Ok(config)
     }
 }
 
@@ -419,6 +357,27 @@ impl RawConfig {
                 ),
             )
         })?;
+        let metrics_bind = match self.metrics_bind.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(addr) => Some(addr.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "metrics_bind",
+                    format!("{addr:?} is not an address and port such as 127.0.0.1:9100"),
+                )
+            })?),
+        };
+        if metrics_bind.is_some_and(|m| m == bind && m.port() != 0) {
+            return Err(invalid(
+                "metrics_bind",
+                "must differ from bind: metrics are not served on the public address",
+            ));
+        }
+        if self.audit_retention_days < 0 {
+            return Err(invalid(
+                "audit_retention_days",
+                "must be 0 (keep) or a number of days",
+            ));
+        }
         let database = database(self.database_url.as_deref(), &self.data_dir)?;
         let kek = match self.kek.as_deref().map(str::trim) {
             None | Some("") => KekSource::File(self.kek_file),
@@ -519,6 +478,8 @@ impl RawConfig {
             lifetimes,
             issuer,
             bind,
+            metrics_bind,
+            audit_retention: self.audit_retention_days.saturating_mul(86_400),
             database,
             kek,
             log_format,

@@ -35,7 +35,12 @@ const UPSTREAM_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Wraps the router; the last layer added runs first.
 /// `body_timeout`: how long a client has to send a request's body (the time it has for its
 /// headers), after which it is answered 408.
-pub fn apply(router: Router, hsts: bool, body_timeout: Duration) -> Router {
+pub fn apply(
+    router: Router,
+    hsts: bool,
+    body_timeout: Duration,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) -> Router {
     router
         .layer(from_fn_with_state(body_timeout, limit_body))
         .layer(from_fn(deadline))
@@ -62,6 +67,7 @@ pub fn apply(router: Router, hsts: bool, body_timeout: Duration) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO))
                 .on_failure(log_failure),
         )
+        .layer(from_fn_with_state(metrics, count_request))
         .layer(from_fn(server_timing))
         .layer(from_fn(request_id))
 }
@@ -74,6 +80,38 @@ async fn server_timing(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&server_timing_value(started.elapsed())) {
         response.headers_mut().insert(SERVER_TIMING, value);
     }
+    response
+}
+
+/// Counts the request and its latency by route template (`unmatched` for 404s), so that the
+/// label values stay a small set whatever paths clients send.
+async fn count_request(
+    State(metrics): State<std::sync::Arc<crate::metrics::Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method: &'static str = match request.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        _ => "other",
+    };
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    metrics.request(
+        method,
+        route.as_deref().unwrap_or("unmatched"),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 

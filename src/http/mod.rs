@@ -26,6 +26,7 @@ use crate::oidc::metadata::paths;
 
 pub fn routes(state: AppState) -> Router {
     let hsts = state.config.issuer.is_https();
+    let metrics = state.metrics.clone();
     // A client has as long for its body as for its headers.
     let body_timeout = std::time::Duration::from_secs(state.config.header_read_timeout_secs);
     let browser = Router::new()
@@ -131,7 +132,7 @@ pub fn routes(state: AppState) -> Router {
         // Outermost of the routes: turns every PageError (the rate limit's too) into a page.
         .layer(axum::middleware::from_fn(web::page::render_errors))
         .with_state(state);
-    middleware::apply(router, hsts, body_timeout)
+    middleware::apply(router, hsts, body_timeout, metrics)
 }
 
 /// The one stylesheet, compiled in so the binary needs no files beside it.

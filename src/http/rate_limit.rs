@@ -29,6 +29,16 @@ pub enum Family {
     Forms,
 }
 
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Authorize => "authorize",
+            Self::Forms => "forms",
+        }
+    }
+}
+
 /// Limits per address per minute (0: off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -134,7 +144,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .check(family, ip, limit, state.clock.now())
     {
         Ok(()) => next.run(request).await,
-        Err(wait) => too_many(family, wait),
+        Err(wait) => {
+            state.metrics.rate_limited(family.as_str());
+            too_many(family, wait)
+        }
     }
 }
 

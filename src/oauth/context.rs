@@ -19,6 +19,9 @@ pub struct OAuthContext<'a> {
     pub hasher: &'a SecretHasher,
     /// Wrong client secrets per (client, address).
     pub client_throttle: &'a ClientThrottle,
+    /// Where security events go (log, metrics, audit table).
+    pub audit: &'a crate::audit::Audit,
+    pub metrics: &'a crate::metrics::Metrics,
     pub now: i64,
 }
 

@@ -24,6 +24,7 @@ pub struct Purged {
     pub revoked_access_tokens: u64,
     pub session_clients: u64,
     pub login_failures: u64,
+    pub audit_events: u64,
 }
 
 impl Purged {
@@ -35,6 +36,7 @@ impl Purged {
             + self.revoked_access_tokens
             + self.session_clients
             + self.login_failures
+            + self.audit_events
     }
 }
 
@@ -52,11 +54,13 @@ pub struct Cutoffs {
     pub session_clients_before: i64,
     /// Sign-in failures whose window and lock have both passed.
     pub login_failures_before: i64,
+    /// Audit events older than the retention (`i64::MIN`: kept).
+    pub audit_events_before: i64,
 }
 
 /// The DELETEs: `{key}` rows of `{table}` matching `{condition}` (with `$1` the cutoff), a
 /// batch at a time. Written with a sub-select so both backends accept them.
-const PURGES: [(&str, &str, &str); 7] = [
+const PURGES: [(&str, &str, &str); 8] = [
     ("sessions", "id_hash", "expires_at <= $1"),
     ("authorization_codes", "code_hash", "expires_at <= $1"),
     (
@@ -76,6 +80,7 @@ const PURGES: [(&str, &str, &str); 7] = [
         "subject",
         "first_at <= $1 AND locked_until <= $1",
     ),
+    ("audit_events", "id", "at <= $1"),
 ];
 
 impl Store {
@@ -118,8 +123,9 @@ impl Store {
             c.revocations_before,
             c.session_clients_before,
             c.login_failures_before,
+            c.audit_events_before,
         ];
-        let mut counts = [0u64; 7];
+        let mut counts = [0u64; 8];
         for (i, ((table, key, condition), cutoff)) in PURGES.iter().zip(cutoffs).enumerate() {
             counts[i] = self.purge_table(table, key, condition, cutoff).await?;
         }
@@ -131,6 +137,7 @@ impl Store {
             revoked_access_tokens: counts[4],
             session_clients: counts[5],
             login_failures: counts[6],
+            audit_events: counts[7],
         })
     }
 

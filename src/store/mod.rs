@@ -4,6 +4,7 @@
 //! placeholders (SQLite binds them by number too), BIGINT unix seconds, TEXT ids and JSON.
 //! Each backend has its own migrations folder because DDL differs. See docs/decisions.md.
 
+mod audit_events;
 mod clients;
 mod codes;
 mod consents;
@@ -26,6 +27,7 @@ use sqlx::{Any, AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
+pub use audit_events::{AuditQuery, AuditRecord};
 pub use clients::{CLIENT_CHANNEL, ClientRecord};
 pub use codes::{CodeRecord, CodeRedemption};
 pub use housekeeping::{Cutoffs, Purged};
@@ -281,6 +283,12 @@ impl Store {
     }
 
     /// A round trip to the database, for readiness.
+    /// Connections of the pool: (in use, idle).
+    pub fn pool_usage(&self) -> (u32, u32) {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        (self.pool.size().saturating_sub(idle), idle)
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&mut *self.conn().await?)

@@ -40,6 +40,16 @@ fn bad_configuration_stops_with_a_message_naming_the_setting() {
             "xml",
             "MUNJIGI_LOG_FORMAT (log_format)",
         ),
+        (
+            "MUNJIGI_METRICS_BIND",
+            "everywhere",
+            "MUNJIGI_METRICS_BIND (metrics_bind)",
+        ),
+        (
+            "MUNJIGI_AUDIT_RETENTION_DAYS",
+            "-1",
+            "MUNJIGI_AUDIT_RETENTION_DAYS (audit_retention_days)",
+        ),
         ("MUNJIGI_DB_MAX_CONNECTIONS", "many", "DB_MAX_CONNECTIONS"),
         (
             "MUNJIGI_FEDERATION_NAVER_CLIENT_ID",

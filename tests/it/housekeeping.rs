@@ -66,8 +66,16 @@ async fn expired_rows_of_every_table_are_deleted_and_live_ones_kept(db: TestDb) 
         );
     }
     assert!(tokens["refresh_token"].is_string());
+    // Audit events are written in the background: let the writer catch up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&app, "audit_events").await < 4 {
+        assert!(std::time::Instant::now() < deadline, "audit events written");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let old_events = count(&app, "audit_events").await;
 
-    // 91 days on: every family, code, revocation and sid is past its time.
+    // 91 days on (past the 90 days audit events are kept): every family, code, revocation and sid is past its time.
     clock.advance(91 * 86_400);
     // ...except what happens now: a fresh sign-in and code.
     let fresh = Browser::new(&app);
@@ -79,6 +87,7 @@ async fn expired_rows_of_every_table_are_deleted_and_live_ones_kept(db: TestDb) 
         )
         .await;
     assert!(query(&back).contains_key("code"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let purged = app
         .state
         .housekeeping()
@@ -109,6 +118,11 @@ async fn expired_rows_of_every_table_are_deleted_and_live_ones_kept(db: TestDb) 
         "the fresh sid stays"
     );
     assert!(count(&app, "sessions").await >= 1, "live sessions stay");
+    assert_eq!(purged.audit_events, old_events as u64, "{purged:?}");
+    assert!(
+        count(&app, "audit_events").await >= 1,
+        "the fresh sign-in's events stay"
+    );
     let again = app
         .state
         .housekeeping()

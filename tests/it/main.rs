@@ -22,6 +22,7 @@ mod housekeeping;
 mod keys;
 mod lifecycle;
 mod logout;
+mod observability;
 mod ops;
 mod pages;
 mod readiness;

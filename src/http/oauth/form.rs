@@ -27,6 +27,7 @@ impl ClientForm {
         let client = client_auth::authenticate(ctx, presented, ip).await?;
         let (limiter, per_minute) = limits;
         if let Err(wait) = limiter.check_client(client.id(), per_minute, ctx.now) {
+            ctx.metrics.rate_limited("client");
             return Err(OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "this client sends too many requests; retry later",

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::form::ClientForm;
 use crate::app::AppState;
+use crate::audit::{Event, Kind};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::TokenEndpointError;
 use crate::oauth::error::OAuthError;
@@ -32,15 +33,22 @@ pub async fn revoke(
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-        revocation::revoke(&ctx, &form.client, token).await
+        revocation::revoke(&ctx, &form.client, token).await?;
+        Ok(form.client.id().to_owned())
     }
     .await;
     match result {
-        Ok(()) => (
-            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-            StatusCode::OK,
-        )
-            .into_response(),
+        Ok(client_id) => {
+            let event = Event::new(Kind::TokenRevoked)
+                .client(Some(&client_id))
+                .ip(ip);
+            state.audit.record(event, ctx.now);
+            (
+                [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+                StatusCode::OK,
+            )
+                .into_response()
+        }
         Err(e) => TokenEndpointError(e).into_response(),
     }
 }

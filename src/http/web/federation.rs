@@ -241,12 +241,15 @@ fn display(state: &AppState, lang: Lang, provider: &str) -> String {
 }
 
 /// `/login/{provider}/callback`: the provider sends the person back here.
+// One argument per axum extractor.
+#[allow(clippy::too_many_arguments)]
 pub async fn callback(
     State(state): State<AppState>,
     page: Page,
     session: Session,
     csrf: Csrf,
     signed_in: MaybeSignedIn,
+    ClientIp(ip): ClientIp,
     Path(provider): Path<String>,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
@@ -282,11 +285,16 @@ pub async fn callback(
         Purpose::Link { .. } => "/account".to_owned(),
         _ => login_again(&request),
     };
-    let identity = state
-        .federation
-        .finish(&trip, &callback, now)
-        .await
-        .map_err(|e| upstream_failure(&name, &e, &back))?;
+    let identity = match state.federation.finish(&trip, &callback, now).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            let event = crate::audit::Event::new(crate::audit::Kind::SignInFailed)
+                .ip(ip)
+                .with("method", provider.as_str());
+            state.audit.record(event, now);
+            return Err(upstream_failure(&name, &e, &back));
+        }
+    };
     let accounts = state.accounts();
     match &trip.purpose {
         Purpose::SignIn => {
@@ -305,7 +313,7 @@ pub async fn callback(
             {
                 Resolution::SignIn { user_id, .. } => {
                     let sign_in = SignIn::federated(user_id, &provider, now);
-                    finish_sign_in(&state, &session, &csrf, &sign_in, &request).await
+                    finish_sign_in(&state, &session, &csrf, &sign_in, &request, ip).await
                 }
                 Resolution::ConfirmLink { user_id } => {
                     let link = PendingLink {
@@ -351,6 +359,7 @@ pub async fn callback(
                 &csrf,
                 link,
                 SignIn::federated(owner.unwrap_or_default(), &provider, now),
+                ip,
             )
             .await
         }
@@ -364,6 +373,7 @@ async fn complete_link(
     csrf: &Csrf,
     link: PendingLink,
     sign_in: SignIn,
+    ip: std::net::IpAddr,
 ) -> Result<Response, PageError> {
     let back = login_again(&link.request_id);
     state
@@ -372,7 +382,7 @@ async fn complete_link(
         .await
         .map_err(|e| link_failure(e, &back))?;
     session::forget_pending_link(session).await?;
-    finish_sign_in(state, session, csrf, &sign_in, &link.request_id).await
+    finish_sign_in(state, session, csrf, &sign_in, &link.request_id, ip).await
 }
 
 #[derive(Deserialize)]
@@ -467,12 +477,13 @@ pub async fn link_submit(
     let attempt = accounts
         .sign_in_with_password(&owner.username, form.password, Some(ip), now)
         .await;
+    super::login::audit_password_failure(&state, &attempt, &owner.username, None, ip);
     let failure = match attempt {
         Ok(mut sign_in) => {
             // Both proved: the password now, the provider a moment ago.
             sign_in.amr.push("fed".into());
             sign_in.idp = Some(link.identity.provider.clone());
-            return complete_link(&state, &session, &csrf, link, sign_in).await;
+            return complete_link(&state, &session, &csrf, link, sign_in, ip).await;
         }
         Err(PasswordSignInError::Throttled(wait)) => {
             let page = link_page(

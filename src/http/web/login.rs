@@ -14,6 +14,7 @@ use super::page::{Page, no_store, retry_after, see_other};
 use super::views::LoginPage;
 use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::app::AppState;
+use crate::audit::{Event, Kind};
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
@@ -129,9 +130,12 @@ pub async fn submit(
                 state.clock.now(),
             )
             .await;
+        let client_id = pending.as_ref().map(|p| p.request.client_id.as_str());
+        audit_password_failure(&state, &attempt, &form.username, client_id, ip);
         match attempt {
             Ok(signed_in) => {
-                return finish_sign_in(&state, &session, &csrf, &signed_in, &form.request).await;
+                return finish_sign_in(&state, &session, &csrf, &signed_in, &form.request, ip)
+                    .await;
             }
             Err(PasswordSignInError::Throttled(secs)) => {
                 wait = Some(secs);
@@ -163,11 +167,20 @@ pub async fn finish_sign_in(
     csrf: &Csrf,
     signed_in: &SignIn,
     request_id: &str,
+    ip: std::net::IpAddr,
 ) -> Result<Response, PageError> {
     session::sign_in(session, signed_in, state.config.lifetimes.session_idle).await?;
     // A new identity, a new CSRF token.
     csrf.rotate();
-    let Some(mut pending) = session::get_pending(session, request_id).await? else {
+    let pending = session::get_pending(session, request_id).await?;
+    let event = Event::new(Kind::SignIn)
+        .user(signed_in.user_id.clone())
+        .client(pending.as_ref().map(|p| p.request.client_id.as_str()))
+        .ip(ip)
+        .with("method", signed_in.idp.as_deref().unwrap_or("password"))
+        .with("amr", signed_in.amr.clone());
+    state.audit.record(event, signed_in.auth_time);
+    let Some(mut pending) = pending else {
         return Ok(see_other("/"));
     };
     pending.signed_in(signed_in);
@@ -176,4 +189,28 @@ pub async fn finish_sign_in(
         .append_pair("request", &id)
         .finish();
     Ok(see_other(&format!("/authorize/resume?{q}")))
+}
+
+/// A password attempt that failed, for the audit trail (success is recorded by
+/// `finish_sign_in`, whatever the method): the name tried, since no account may match it.
+pub(super) fn audit_password_failure(
+    state: &AppState,
+    attempt: &Result<SignIn, PasswordSignInError>,
+    login: &str,
+    client_id: Option<&str>,
+    ip: std::net::IpAddr,
+) {
+    let kind = match attempt {
+        Err(PasswordSignInError::Invalid) => Kind::SignInFailed,
+        Err(PasswordSignInError::Throttled(_)) => Kind::Lockout,
+        _ => return,
+    };
+    // Bounded: the name is whatever was typed.
+    let login: String = login.trim().chars().take(64).collect();
+    let event = Event::new(kind)
+        .client(client_id)
+        .ip(ip)
+        .with("method", "password")
+        .with("login", login);
+    state.audit.record(event, state.clock.now());
 }

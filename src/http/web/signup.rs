@@ -140,6 +140,7 @@ pub async fn submit(
         &csrf,
         &SignIn::password(created.id, now),
         &form.request,
+        ip,
     )
     .await
 }

@@ -2,6 +2,7 @@
 //! record a consent answer, issue the code. Handlers call these and render the answer.
 
 use crate::account::sign_in::SignIn;
+use crate::audit::{Event, Kind};
 use crate::oauth::client::Client;
 use crate::oauth::context::OAuthContext;
 use crate::oauth::error::OAuthError;
@@ -137,6 +138,11 @@ pub async fn answer_consent(
         ctx.store
             .save_consent(&sign_in.user_id, client_id, &all, ctx.now)
             .await?;
+        let event = Event::new(Kind::ConsentGiven)
+            .user(sign_in.user_id.clone())
+            .client(Some(client_id))
+            .with("scope", all);
+        ctx.audit.record(event, ctx.now);
     }
     pending.consent = Some(ConsentAnswer {
         sid: sign_in.sid.clone(),

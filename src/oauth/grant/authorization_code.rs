@@ -134,6 +134,7 @@ pub async fn exchange(
         idp: record.idp.as_deref(),
         nonce: record.nonce.as_deref(),
         resource: params.resource,
+        grant_type: super::GrantType::AuthorizationCode,
     }
     .sign(ctx, client)?;
 

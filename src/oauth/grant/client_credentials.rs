@@ -59,8 +59,15 @@ pub fn issue(
         jti,
         role: None,
     };
+    let access_token = access_token::sign(ctx.keys, &claims)?;
+    let event = crate::audit::Event::new(crate::audit::Kind::TokenIssued)
+        .client(Some(client.id()))
+        .with("grant_type", "client_credentials")
+        .with("scope", claims.scope.clone())
+        .with("jti", claims.jti.clone());
+    ctx.audit.record(event, ctx.now);
     Ok(TokenResponse {
-        access_token: access_token::sign(ctx.keys, &claims)?,
+        access_token,
         token_type: "Bearer",
         expires_in: ctx.settings.access_token_ttl,
         id_token: None,

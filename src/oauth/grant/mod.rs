@@ -89,6 +89,8 @@ pub(crate) struct Signed<'a> {
     pub nonce: Option<&'a str>,
     /// The `resource` the token request named (RFC 8707), already checked.
     pub resource: Option<&'a str>,
+    /// For the audit trail.
+    pub grant_type: GrantType,
 }
 
 pub(crate) struct SignedTokens {
@@ -125,6 +127,13 @@ impl Signed<'_> {
                 .then(|| self.user.role.clone()),
         };
         let access_token = access_token::sign(ctx.keys, &access)?;
+        let event = crate::audit::Event::new(crate::audit::Kind::TokenIssued)
+            .user(self.user.id.clone())
+            .client(Some(client.id()))
+            .with("grant_type", self.grant_type.as_str())
+            .with("scope", access.scope.clone())
+            .with("jti", access.jti.clone());
+        ctx.audit.record(event, ctx.now);
         let id_token = if self.scopes.contains(OPENID) {
             let claims = id_token::IdTokenClaims {
                 iss: ctx.issuer.to_owned(),

@@ -64,6 +64,10 @@ pub async fn refresh(
                 grant_id,
                 "refresh token reused; family revoked"
             );
+            let event = crate::audit::Event::new(crate::audit::Kind::RefreshTokenReuse)
+                .client(Some(client.id()))
+                .with("grant_id", grant_id);
+            ctx.audit.record(event, ctx.now);
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used",
             ));
@@ -89,6 +93,7 @@ pub async fn refresh(
         idp: current.idp.as_deref(),
         nonce: None,
         resource,
+        grant_type: super::GrantType::RefreshToken,
     }
     .sign(ctx, client)?;
     Ok(signed.into_response(ctx, Some(next_token), &scopes))

@@ -190,6 +190,8 @@ impl Drop for TestDb {
 /// A munjigi server running inside the test process.
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener's base URL, when the configuration set `metrics_bind`.
+    pub metrics_base: Option<String>,
     pub state: munjigi::app::AppState,
     pub http: reqwest::Client,
     pub store: Store,
@@ -241,12 +243,14 @@ async fn spawn_configured(
         .unwrap_or_else(|e| panic!("server start: {e}"));
     let store = server.state().store.clone();
     let state = server.state().clone();
+    let metrics_base = server.metrics_addr().map(|a| format!("http://{a}"));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
     TestApp {
         base,
+        metrics_base,
         state,
         http: http_client(),
         store,
