@@ -13,6 +13,8 @@ pub enum AdminError {
     NoSuchUser(String),
     #[error("the password is not acceptable: {0:?}")]
     Password(Vec<InvalidUser>),
+    #[error("not acceptable: {0:?}")]
+    Invalid(Vec<InvalidUser>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -106,6 +108,30 @@ impl Accounts<'_> {
         let hash = password::hash(password).await?;
         self.store.set_password_hash(&user.id, &hash, now).await?;
         self.end_access(&user.id, now, access_token_ttl).await
+    }
+
+    /// Changes the display name and the role. The name follows the signup rule (at most 100
+    /// characters); a role taken away also takes `admin` out of the next tokens issued.
+    pub async fn set_profile(
+        &self,
+        who: &str,
+        name: Option<String>,
+        role: Option<Role>,
+        now: i64,
+    ) -> Result<UserRecord, AdminError> {
+        let user = self.find(who).await?;
+        let name = match name {
+            Some(n) if n.trim().chars().count() > user::NAME_MAX => {
+                return Err(AdminError::Invalid(vec![InvalidUser::NameTooLong]));
+            }
+            Some(n) => Some(n.trim().to_owned()).filter(|n| !n.is_empty()),
+            None => user.name.clone(),
+        };
+        let role = role.map_or(user.role.clone(), |r| r.as_str().to_owned());
+        self.store
+            .set_user_profile(&user.id, name.as_deref(), &role, now)
+            .await?;
+        self.find(&user.id).await
     }
 
     /// Deletes the account and everything that hangs on it.

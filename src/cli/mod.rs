@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod audit;
 mod healthcheck;
 mod user;
@@ -56,6 +57,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: user::UserCommand,
+    },
+    /// The admin API.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
     /// The audit trail.
     Audit {
@@ -206,6 +212,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Client { command } => client_command(&config, command).await,
         Command::User { command } => user::run(&config, command).await,
         Command::Audit { command } => audit::run(&config, command).await,
+        Command::Admin { command } => admin::run(&config, command).await,
         Command::Healthcheck { live } => healthcheck::run(config.bind, live).await,
         Command::CheckConfig => {
             print!("{}", config.describe());

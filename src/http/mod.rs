@@ -1,5 +1,6 @@
 //! axum handlers only: extract, call the domain, render.
 
+pub mod admin;
 pub mod client_ip;
 mod cors;
 pub mod csrf;
@@ -115,6 +116,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(browser)
         .merge(api)
         .merge(documents)
+        .merge(admin::routes())
         .route("/static/style.css", get(stylesheet))
         .route(gateway::PATH, axum::routing::any(gateway::verify))
         .route(

@@ -64,6 +64,8 @@ pub fn family_of(method: &Method, path: &str) -> Option<Family> {
     use crate::oidc::metadata::paths;
     match path {
         paths::TOKEN | paths::REVOKE | paths::INTROSPECT | paths::USERINFO => Some(Family::Token),
+        // Automation calls the admin API as it calls the token endpoint.
+        p if p.starts_with("/admin/api/") => Some(Family::Token),
         paths::AUTHORIZE | "/authorize/resume" | paths::END_SESSION => Some(Family::Authorize),
         p if p.starts_with("/login/") && p != "/login/link" && p != "/login/link/cancel" => {
             Some(Family::Authorize)

@@ -209,6 +209,11 @@ pub async fn register(
         }
         None => uuid::Uuid::new_v4().to_string(),
     };
+    if id.starts_with("munjigi-") {
+        return invalid(format!(
+            "client id {id:?}: ids starting with munjigi- are munjigi's own"
+        ));
+    }
     let secret = match new.auth_method {
         AuthMethod::None => {
             if new.secret.is_some() {
@@ -248,6 +253,21 @@ pub async fn register(
         Err(StoreError::Conflict) => Err(RegisterError::Exists(id)),
         Err(e) => Err(RegisterError::Store(e)),
     }
+}
+
+/// A new secret for a confidential client, shown once; the old one stops working at once
+/// (every instance drops its cached copy). `None` when there is no such confidential client.
+pub async fn rotate_secret(
+    store: &Store,
+    hasher: &SecretHasher,
+    id: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let secret = random_token();
+    let stored = store
+        .set_client_secret_hash(id, &hasher.hash(&secret), now)
+        .await?;
+    Ok(stored.then_some(secret))
 }
 
 /// RFC 6749 §3.1.2 and RFC 9700 §2.1: absolute, no fragment; https, or http only on a loopback

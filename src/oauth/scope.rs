@@ -10,6 +10,8 @@ pub const EMAIL: &str = "email";
 pub const OFFLINE_ACCESS: &str = "offline_access";
 /// The account's role (`user` or `admin`) as the `role` claim.
 pub const ROLES: &str = "roles";
+/// The admin API (`/admin/api/v1`): only ever in the tokens of accounts with role `admin`.
+pub const ADMIN: &str = "admin";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scopes(Vec<String>);

@@ -99,6 +99,26 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// Replaces a confidential client's secret hash; false when there is no such client.
+    pub async fn set_client_secret_hash(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET secret_hash = $1, updated_at = $2 \
+             WHERE id = $3 AND secret_hash IS NOT NULL",
+        )
+        .bind(secret_hash)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *self.conn().await?)
+        .await?;
+        self.announce_client_change(id).await;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Deletes a client and, by cascade, its codes, refresh tokens and consents.
     pub async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let result = sqlx::query("DELETE FROM clients WHERE id = $1")

@@ -64,31 +64,27 @@ impl Store {
     }
 
     /// Once the `next` key of `alg` is due, it becomes the active key and the active one
-    /// retires, in one transaction. Returns whether anything changed.
+    /// retires, in one transaction. Returns whether anything changed. Both statements write,
+    /// and the first takes SQLite's write lock: a transaction that read first could not
+    /// upgrade after another writer's commit (SQLITE_BUSY_SNAPSHOT), whatever the timeout.
     pub async fn promote_signing_key(&self, alg: &str, now: i64) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
-        let due = sqlx::query(
-            "SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next' AND activates_at <= $2",
+        sqlx::query(
+            "UPDATE signing_keys SET state = 'retired', retired_at = $1 \
+             WHERE alg = $2 AND state = 'active' AND EXISTS (SELECT 1 FROM signing_keys \
+             WHERE alg = $2 AND state = 'next' AND activates_at <= $1)",
+        )
+        .bind(now)
+        .bind(alg)
+        .execute(&mut *tx)
+        .await?;
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET state = 'active' \
+             WHERE alg = $1 AND state = 'next' AND activates_at <= $2",
         )
         .bind(alg)
         .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(due) = due else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        let kid: String = due.try_get("kid")?;
-        sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE alg = $2 AND state = 'active'")
-            .bind(now)
-            .bind(alg)
-            .execute(&mut *tx)
-            .await?;
-        let promoted = sqlx::query(
-            "UPDATE signing_keys SET state = 'active' WHERE kid = $1 AND state = 'next'",
-        )
-        .bind(&kid)
         .execute(&mut *tx)
         .await;
         match promoted {
@@ -96,7 +92,8 @@ impl Store {
                 tx.commit().await?;
                 Ok(true)
             }
-            // Another instance promoted it first (or a unique index refused a second active key).
+            // Nothing due, or another instance promoted it first (or a unique index refused
+            // a second active key).
             _ => {
                 tx.rollback().await?;
                 Ok(false)

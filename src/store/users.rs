@@ -162,6 +162,25 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Sets the display name and the role (`user` or `admin`).
+    pub async fn set_user_profile(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        role: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE users SET name = $1, role = $2, updated_at = $3 WHERE id = $4")
+                .bind(name)
+                .bind(role)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *self.conn().await?)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Deletes an account; its codes, tokens, consents and identities go with it (cascades).
     pub async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
@@ -169,6 +188,29 @@ impl Store {
             .execute(&mut *self.conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Accounts whose username, email or name contains `q` (any case), by username.
+    pub async fn search_users(&self, q: &str, limit: i64) -> Result<Vec<UserRecord>, StoreError> {
+        let escaped: String = q
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE LOWER(username) LIKE $1 ESCAPE '\\' \
+             OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
+             OR LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\' ORDER BY username LIMIT $2"
+        ))
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.iter().map(from_row).collect()
     }
 
     /// Accounts by username, at most `limit`.

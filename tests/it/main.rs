@@ -7,6 +7,7 @@
 mod common;
 
 mod abuse;
+mod admin_api;
 mod audience_roles;
 mod authorize_steps;
 mod browser;

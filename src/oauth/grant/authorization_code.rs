@@ -161,5 +161,5 @@ pub async fn exchange(
         } else {
             None
         };
-    Ok(signed.into_response(ctx, refresh_token, &scopes))
+    Ok(signed.into_response(ctx, refresh_token))
 }

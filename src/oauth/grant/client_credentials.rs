@@ -24,7 +24,12 @@ pub fn issue(
         ));
     }
     // Scopes that describe a person make no sense without one.
-    let allowed = client.scopes.without(OPENID).without(OFFLINE_ACCESS);
+    // The admin API is for people with the admin role (and the CLI's bootstrap token).
+    let allowed = client
+        .scopes
+        .without(OPENID)
+        .without(OFFLINE_ACCESS)
+        .without(crate::oauth::scope::ADMIN);
     let scopes = match scope {
         None => allowed,
         Some(s) => {

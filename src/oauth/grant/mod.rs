@@ -96,6 +96,17 @@ pub(crate) struct Signed<'a> {
 pub(crate) struct SignedTokens {
     access_token: String,
     id_token: Option<String>,
+    scope: String,
+}
+
+/// The scopes a user's tokens carry: what was granted, less `admin` unless the account has
+/// the admin role now (checked at every issue, so a demoted admin's refresh loses it).
+pub fn scopes_for_user(granted: &Scopes, user: &UserRecord) -> Scopes {
+    if user.role == crate::account::user::Role::Admin.as_str() {
+        granted.clone()
+    } else {
+        granted.without(crate::oauth::scope::ADMIN)
+    }
 }
 
 impl Signed<'_> {
@@ -105,24 +116,24 @@ impl Signed<'_> {
         ctx: &OAuthContext<'_>,
         client: &Client,
     ) -> Result<SignedTokens, OAuthError> {
+        let scopes = &scopes_for_user(self.scopes, self.user);
         let access = AccessClaims {
             iss: ctx.issuer.to_owned(),
             sub: self.user.id.clone(),
             aud: resource::audience_for(
                 &client.record.access_token_audience,
                 self.resource,
-                self.scopes.contains(OPENID),
+                scopes.contains(OPENID),
                 ctx.issuer,
             )?,
             exp: ctx.now + ctx.settings.access_token_ttl,
             iat: ctx.now,
             jti: uuid::Uuid::new_v4().to_string(),
             client_id: client.id().to_owned(),
-            scope: self.scopes.to_string(),
+            scope: scopes.to_string(),
             auth_time: Some(self.auth_time),
             gid: self.grant_id.to_owned(),
-            role: self
-                .scopes
+            role: scopes
                 .contains(crate::oauth::scope::ROLES)
                 .then(|| self.user.role.clone()),
         };
@@ -134,7 +145,7 @@ impl Signed<'_> {
             .with("scope", access.scope.clone())
             .with("jti", access.jti.clone());
         ctx.audit.record(event, ctx.now);
-        let id_token = if self.scopes.contains(OPENID) {
+        let id_token = if scopes.contains(OPENID) {
             let claims = id_token::IdTokenClaims {
                 iss: ctx.issuer.to_owned(),
                 sub: self.user.id.clone(),
@@ -147,7 +158,7 @@ impl Signed<'_> {
                 sid: self.sid.map(str::to_owned),
                 amr: self.amr.to_vec(),
                 idp: self.idp.map(str::to_owned),
-                profile: claims::for_scopes(self.user, self.scopes),
+                profile: claims::for_scopes(self.user, scopes),
             };
             let signed = id_token::sign(ctx.keys, client.id_token_alg, &claims).map_err(|e| {
                 tracing::error!(error = %e, "cannot sign id_token");
@@ -160,6 +171,7 @@ impl Signed<'_> {
         Ok(SignedTokens {
             access_token,
             id_token,
+            scope: scopes.to_string(),
         })
     }
 }
@@ -169,7 +181,6 @@ impl SignedTokens {
         self,
         ctx: &OAuthContext<'_>,
         refresh_token: Option<String>,
-        scopes: &Scopes,
     ) -> TokenResponse {
         TokenResponse {
             access_token: self.access_token,
@@ -177,7 +188,7 @@ impl SignedTokens {
             expires_in: ctx.settings.access_token_ttl,
             id_token: self.id_token,
             refresh_token,
-            scope: scopes.to_string(),
+            scope: self.scope,
         }
     }
 }

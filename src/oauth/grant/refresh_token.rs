@@ -96,7 +96,7 @@ pub async fn refresh(
         grant_type: super::GrantType::RefreshToken,
     }
     .sign(ctx, client)?;
-    Ok(signed.into_response(ctx, Some(next_token), &scopes))
+    Ok(signed.into_response(ctx, Some(next_token)))
 }
 
 fn granted_scopes(token: &RefreshTokenRecord) -> Scopes {

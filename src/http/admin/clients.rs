@@ -1,0 +1,220 @@
+//! `/clients`: registered relying parties.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Admin;
+use super::error::{AdminErrorBody, AdminJson};
+use super::{AdminError, record_change};
+use crate::app::AppState;
+use crate::keys::SigningAlg;
+use crate::oauth::client::{AuthMethod, NewClient, RegisterError, register};
+use crate::oauth::grant::GrantType;
+use crate::store::ClientRecord;
+
+/// A client as the API shows it (never its secret).
+#[derive(Serialize, ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    pub client_name: String,
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scope: String,
+    pub skip_consent: bool,
+    pub id_token_signed_response_alg: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub access_token_audience: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<ClientRecord> for ClientView {
+    fn from(c: ClientRecord) -> Self {
+        Self {
+            client_id: c.id,
+            client_name: c.name,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            grant_types: c.grant_types,
+            scope: c.scopes,
+            skip_consent: c.skip_consent,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            allowed_origins: c.allowed_origins,
+            access_token_audience: c.access_token_audience,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// What registering a client takes; the same rules as `munjigi client create`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClientBody {
+    /// Default: a random UUID.
+    pub client_id: Option<String>,
+    pub client_name: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `client_secret_basic` (default), `client_secret_post` or `none` (public).
+    pub token_endpoint_auth_method: Option<String>,
+    /// Default: `authorization_code`, `refresh_token`.
+    pub grant_types: Option<Vec<String>>,
+    /// Default: `openid profile email offline_access`.
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub skip_consent: bool,
+    /// `RS256` (default) or `ES256`.
+    pub id_token_signed_response_alg: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub access_token_audience: Vec<String>,
+}
+
+/// A registered client and, for a confidential one, its secret: shown only in this answer.
+#[derive(Serialize, ToSchema)]
+pub struct ClientCreated {
+    pub client: ClientView,
+    pub client_secret: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewSecret {
+    pub client_secret: String,
+}
+
+#[utoipa::path(get, path = "/clients", tag = "clients",
+    responses((status = 200, body = [ClientView]), (status = 401, body = AdminErrorBody),
+              (status = 403, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ClientView>>, AdminError> {
+    let clients = state.store.clients().await?;
+    Ok(Json(clients.into_iter().map(ClientView::from).collect()))
+}
+
+#[utoipa::path(get, path = "/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "client id")),
+    responses((status = 200, body = ClientView), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClientView>, AdminError> {
+    let client = state.store.client(&id).await?;
+    client
+        .map(|c| Json(c.into()))
+        .ok_or_else(|| AdminError::not_found("client"))
+}
+
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClientBody,
+    responses((status = 201, body = ClientCreated), (status = 400, body = AdminErrorBody),
+              (status = 409, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    admin: Admin,
+    State(state): State<AppState>,
+    AdminJson(body): AdminJson<NewClientBody>,
+) -> Result<(StatusCode, Json<ClientCreated>), AdminError> {
+    let auth_method = match body.token_endpoint_auth_method.as_deref() {
+        None => AuthMethod::ClientSecretBasic,
+        Some(m) => AuthMethod::parse(m)
+            .ok_or_else(|| AdminError::invalid("unknown token_endpoint_auth_method"))?,
+    };
+    let grant_types = match body.grant_types {
+        None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        Some(list) => list
+            .iter()
+            .map(|g| GrantType::parse(g))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| AdminError::invalid("unknown grant type"))?,
+    };
+    let id_token_alg = match body.id_token_signed_response_alg.as_deref() {
+        None => SigningAlg::Rs256,
+        Some(a) => SigningAlg::parse(a)
+            .ok_or_else(|| AdminError::invalid("id_token_signed_response_alg: RS256 or ES256"))?,
+    };
+    let new = NewClient {
+        id: body.client_id,
+        name: body.client_name,
+        redirect_uris: body.redirect_uris,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        auth_method,
+        secret: None,
+        grant_types,
+        scopes: body
+            .scope
+            .unwrap_or_else(|| "openid profile email offline_access".to_owned()),
+        skip_consent: body.skip_consent,
+        id_token_alg,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        allowed_origins: body.allowed_origins,
+        access_token_audience: body.access_token_audience,
+    };
+    let now = state.clock.now();
+    let (record, client_secret) = register(&state.store, &state.hasher, new, now)
+        .await
+        .map_err(|e| match e {
+            RegisterError::Invalid(m) => AdminError::invalid(m),
+            RegisterError::Exists(id) => AdminError::conflict(format!("client {id:?} exists")),
+            RegisterError::Store(e) => e.into(),
+        })?;
+    record_change(&state, &admin, "client.create", &record.id, now);
+    let created = ClientCreated {
+        client: record.into(),
+        client_secret,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(post, path = "/clients/{id}/secret", tag = "clients",
+    params(("id" = String, Path, description = "client id")),
+    responses((status = 200, body = NewSecret), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn rotate_secret(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<NewSecret>, AdminError> {
+    let now = state.clock.now();
+    let secret = crate::oauth::client::rotate_secret(&state.store, &state.hasher, &id, now)
+        .await?
+        .ok_or_else(|| AdminError::not_found("confidential client"))?;
+    state.clients.invalidate(&id);
+    record_change(&state, &admin, "client.rotate_secret", &id, now);
+    Ok(Json(NewSecret {
+        client_secret: secret,
+    }))
+}
+
+#[utoipa::path(delete, path = "/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "client id")),
+    responses((status = 204), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    if !state.store.delete_client(&id).await? {
+        return Err(AdminError::not_found("client"));
+    }
+    state.clients.invalidate(&id);
+    record_change(&state, &admin, "client.delete", &id, state.clock.now());
+    Ok(StatusCode::NO_CONTENT)
+}

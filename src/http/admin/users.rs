@@ -1,0 +1,289 @@
+//! `/users`: accounts, through the same domain functions as `munjigi user …`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Admin;
+use super::error::{AdminErrorBody, AdminJson};
+use super::{AdminError, record_change};
+use crate::account::admin::{AdminError as AccountError, Ended};
+use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, create as create_account};
+use crate::app::AppState;
+use crate::store::UserRecord;
+
+/// An account as the API shows it (never its password hash).
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub user_id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    /// `user` or `admin`.
+    pub role: String,
+    pub disabled: bool,
+    pub has_password: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<UserRecord> for UserView {
+    fn from(u: UserRecord) -> Self {
+        Self {
+            has_password: u.password_hash.is_some(),
+            user_id: u.id,
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified,
+            name: u.name,
+            role: u.role,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct UserSearch {
+    /// Part of a username, email or name (case-insensitive).
+    q: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    /// Absent: the account can sign in only through an upstream provider.
+    pub password: Option<String>,
+    /// `user` (default) or `admin`.
+    pub role: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    /// `user` or `admin`.
+    pub role: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub password: String,
+}
+
+/// What ending an account's access took.
+#[derive(Serialize, ToSchema)]
+pub struct EndedView {
+    pub sessions_ended: u64,
+    pub token_families_revoked: u64,
+}
+
+impl From<Ended> for EndedView {
+    fn from(e: Ended) -> Self {
+        Self {
+            sessions_ended: e.sessions,
+            token_families_revoked: e.grants,
+        }
+    }
+}
+
+fn role(value: Option<&str>) -> Result<Option<Role>, AdminError> {
+    match value {
+        None => Ok(None),
+        Some("user") => Ok(Some(Role::User)),
+        Some("admin") => Ok(Some(Role::Admin)),
+        Some(_) => Err(AdminError::invalid("role: user or admin")),
+    }
+}
+
+fn problems(list: &[InvalidUser]) -> AdminError {
+    let names: Vec<String> = list.iter().map(|p| format!("{p:?}")).collect();
+    AdminError::invalid(format!("not acceptable: {}", names.join(", ")))
+}
+
+impl From<AccountError> for AdminError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::NoSuchUser(_) => AdminError::not_found("user"),
+            AccountError::Password(p) | AccountError::Invalid(p) => problems(&p),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(_) => AdminError::unavailable(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/users", tag = "users", params(UserSearch),
+    responses((status = 200, body = [UserView]), (status = 401, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(search): Query<UserSearch>,
+) -> Result<Json<Vec<UserView>>, AdminError> {
+    let limit = search.limit.unwrap_or(100).clamp(1, 1000);
+    let users = state
+        .store
+        .search_users(search.q.as_deref().unwrap_or(""), limit)
+        .await?;
+    Ok(Json(users.into_iter().map(UserView::from).collect()))
+}
+
+#[utoipa::path(get, path = "/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = UserView), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, AdminError> {
+    Ok(Json(state.accounts().find(&id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUserBody,
+    responses((status = 201, body = UserView), (status = 400, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    admin: Admin,
+    State(state): State<AppState>,
+    AdminJson(body): AdminJson<NewUserBody>,
+) -> Result<(StatusCode, Json<UserView>), AdminError> {
+    let new = NewUser {
+        username: body.username,
+        email: body.email,
+        name: body.name,
+        password: body.password,
+        role: role(body.role.as_deref())?.unwrap_or(Role::User),
+        email_verified: body.email_verified,
+    };
+    let now = state.clock.now();
+    let user = create_account(&state.store, new, now)
+        .await
+        .map_err(|e| match e {
+            CreateUserError::Invalid(p) => problems(&p),
+            CreateUserError::Store(e) => e.into(),
+            CreateUserError::Password(_) | CreateUserError::Throttled(_) => {
+                AdminError::unavailable()
+            }
+        })?;
+    record_change(&state, &admin, "user.create", &user.id, now);
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", request_body = UserUpdate,
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = UserView), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    AdminJson(body): AdminJson<UserUpdate>,
+) -> Result<Json<UserView>, AdminError> {
+    let now = state.clock.now();
+    let role = role(body.role.as_deref())?;
+    let user = state
+        .accounts()
+        .set_profile(&id, body.name, role, now)
+        .await?;
+    record_change(&state, &admin, "user.update", &user.id, now);
+    Ok(Json(user.into()))
+}
+
+#[utoipa::path(post, path = "/users/{id}/disable", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = EndedView), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn disable(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<EndedView>, AdminError> {
+    let now = state.clock.now();
+    let ttl = state.config.lifetimes.access_token;
+    let ended = state.accounts().disable(&id, now, ttl).await?;
+    record_change(&state, &admin, "user.disable", &id, now);
+    Ok(Json(ended.into()))
+}
+
+#[utoipa::path(post, path = "/users/{id}/enable", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 204), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn enable(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    let now = state.clock.now();
+    state.accounts().enable(&id, now).await?;
+    record_change(&state, &admin, "user.enable", &id, now);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/users/{id}/password", tag = "users", request_body = PasswordBody,
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = EndedView), (status = 400, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_password(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    AdminJson(body): AdminJson<PasswordBody>,
+) -> Result<Json<EndedView>, AdminError> {
+    let now = state.clock.now();
+    let ttl = state.config.lifetimes.access_token;
+    let ended = state
+        .accounts()
+        .set_password(&id, body.password, now, ttl)
+        .await?;
+    record_change(&state, &admin, "user.set_password", &id, now);
+    Ok(Json(ended.into()))
+}
+
+#[utoipa::path(delete, path = "/users/{id}/sessions", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = EndedView), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn end_sessions(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<EndedView>, AdminError> {
+    let now = state.clock.now();
+    let accounts = state.accounts();
+    let user = accounts.find(&id).await?;
+    let sessions = state.store.delete_sessions_of(&user.id).await?;
+    record_change(&state, &admin, "user.sessions.revoke", &user.id, now);
+    Ok(Json(EndedView {
+        sessions_ended: sessions,
+        token_families_revoked: 0,
+    }))
+}
+
+#[utoipa::path(delete, path = "/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 204), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    let now = state.clock.now();
+    state.accounts().delete(&id).await?;
+    record_change(&state, &admin, "user.delete", &id, now);
+    Ok(StatusCode::NO_CONTENT)
+}
