@@ -25,8 +25,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
  && cp target/release/munjigi /usr/local/bin/munjigi
 
 FROM debian:bookworm-slim
-# libssl3 for josekit; ca-certificates for outbound TLS (upstream providers, back-channel
-# logout). The health check is the binary's own `munjigi healthcheck`: no curl.
+# libssl3 for josekit, which has no other backend; vendoring it would only move OpenSSL into
+# the binary and out of reach of the base image's security updates (docs/decisions.md).
+# ca-certificates for outbound TLS (upstream providers, back-channel logout). The health
+# check is the binary's own `munjigi healthcheck`: no curl.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 \

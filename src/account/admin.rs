@@ -134,6 +134,27 @@ impl Accounts<'_> {
         self.find(&user.id).await
     }
 
+    /// Withdraws the account's consent to a client and revokes what it gave that client:
+    /// its refresh-token families (and their access tokens) and unused codes. The client must
+    /// ask again. Returns how many families were revoked; `None` when there was no consent.
+    pub async fn revoke_consent(
+        &self,
+        who: &str,
+        client_id: &str,
+        now: i64,
+        access_token_ttl: i64,
+    ) -> Result<Option<u64>, AdminError> {
+        let user = self.find(who).await?;
+        if !self.store.delete_consent(&user.id, client_id).await? {
+            return Ok(None);
+        }
+        let grants = self
+            .store
+            .revoke_grants_of_user_for_client(&user.id, client_id, now, now + access_token_ttl)
+            .await?;
+        Ok(Some(grants))
+    }
+
     /// Deletes the account and everything that hangs on it.
     pub async fn delete(&self, who: &str) -> Result<(), AdminError> {
         let user = self.find(who).await?;

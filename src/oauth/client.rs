@@ -165,37 +165,8 @@ pub async fn register(
     new: NewClient,
     now: i64,
 ) -> Result<(ClientRecord, Option<String>), RegisterError> {
+    let scopes = check_settings(&new)?;
     let invalid = |m: String| Err(RegisterError::Invalid(m));
-    if new.name.trim().is_empty() {
-        return invalid("the client needs a name".into());
-    }
-    if new.redirect_uris.is_empty() && new.grant_types.contains(&GrantType::AuthorizationCode) {
-        return invalid("an authorization_code client needs at least one --redirect-uri".into());
-    }
-    for uri in new
-        .redirect_uris
-        .iter()
-        .chain(&new.post_logout_redirect_uris)
-    {
-        check_redirect_uri(uri).map_err(RegisterError::Invalid)?;
-    }
-    if let Some(uri) = &new.backchannel_logout_uri {
-        check_backchannel_uri(uri).map_err(RegisterError::Invalid)?;
-    }
-    for origin in &new.allowed_origins {
-        super::cors::check_origin(origin).map_err(RegisterError::Invalid)?;
-    }
-    for resource in &new.access_token_audience {
-        super::resource::check_resource(resource).map_err(RegisterError::Invalid)?;
-    }
-    if new.auth_method == AuthMethod::None
-        && new.grant_types.contains(&GrantType::ClientCredentials)
-    {
-        return invalid("a public client cannot use client_credentials".into());
-    }
-    let Some(scopes) = Scopes::parse(&new.scopes) else {
-        return invalid(format!("invalid scope list {:?}", new.scopes));
-    };
     let id = match new.id {
         Some(id)
             if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) =>
@@ -253,6 +224,41 @@ pub async fn register(
         Err(StoreError::Conflict) => Err(RegisterError::Exists(id)),
         Err(e) => Err(RegisterError::Store(e)),
     }
+}
+
+/// The rules every client's settings meet, at registration and at every change; returns the
+/// parsed scopes.
+pub(crate) fn check_settings(new: &NewClient) -> Result<Scopes, RegisterError> {
+    let invalid = |m: String| Err(RegisterError::Invalid(m));
+    if new.name.trim().is_empty() {
+        return invalid("the client needs a name".into());
+    }
+    if new.redirect_uris.is_empty() && new.grant_types.contains(&GrantType::AuthorizationCode) {
+        return invalid("an authorization_code client needs at least one --redirect-uri".into());
+    }
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(&new.post_logout_redirect_uris)
+    {
+        check_redirect_uri(uri).map_err(RegisterError::Invalid)?;
+    }
+    if let Some(uri) = &new.backchannel_logout_uri {
+        check_backchannel_uri(uri).map_err(RegisterError::Invalid)?;
+    }
+    for origin in &new.allowed_origins {
+        super::cors::check_origin(origin).map_err(RegisterError::Invalid)?;
+    }
+    for resource in &new.access_token_audience {
+        super::resource::check_resource(resource).map_err(RegisterError::Invalid)?;
+    }
+    if new.auth_method == AuthMethod::None
+        && new.grant_types.contains(&GrantType::ClientCredentials)
+    {
+        return invalid("a public client cannot use client_credentials".into());
+    }
+    Scopes::parse(&new.scopes)
+        .ok_or_else(|| RegisterError::Invalid(format!("invalid scope list {:?}", new.scopes)))
 }
 
 /// A new secret for a confidential client, shown once; the old one stops working at once

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod client_cache;
+pub mod client_update;
 pub mod context;
 pub mod cors;
 pub mod error;

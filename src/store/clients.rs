@@ -99,6 +99,32 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// Writes a client's changeable settings (not its id, method or secret).
+    pub async fn update_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
+             grant_types = $4, scopes = $5, skip_consent = $6, \
+             id_token_signed_response_alg = $7, backchannel_logout_uri = $8, \
+             allowed_origins = $9, access_token_audience = $10, updated_at = $11 WHERE id = $12",
+        )
+        .bind(&c.name)
+        .bind(to_json_list(&c.redirect_uris))
+        .bind(to_json_list(&c.post_logout_redirect_uris))
+        .bind(to_json_list(&c.grant_types))
+        .bind(&c.scopes)
+        .bind(c.skip_consent)
+        .bind(&c.id_token_signed_response_alg)
+        .bind(&c.backchannel_logout_uri)
+        .bind(to_json_list(&c.allowed_origins))
+        .bind(to_json_list(&c.access_token_audience))
+        .bind(c.updated_at)
+        .bind(&c.id)
+        .execute(&mut *self.conn().await?)
+        .await?;
+        self.announce_client_change(&c.id).await;
+        Ok(())
+    }
+
     /// Replaces a confidential client's secret hash; false when there is no such client.
     pub async fn set_client_secret_hash(
         &self,

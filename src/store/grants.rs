@@ -46,30 +46,66 @@ impl Store {
         now: i64,
         keep_until: i64,
     ) -> Result<u64, StoreError> {
-        let mut conn = self.conn().await?;
-        let mut tx = conn.begin().await?;
-        let grants = sqlx::query(
+        self.revoke_user_grants(user_id, None, now, keep_until)
+            .await
+    }
+
+    /// The same for one client only (consent withdrawn from it).
+    pub async fn revoke_grants_of_user_for_client(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+        keep_until: i64,
+    ) -> Result<u64, StoreError> {
+        self.revoke_user_grants(user_id, Some(client_id), now, keep_until)
+            .await
+    }
+
+    async fn revoke_user_grants(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: i64,
+        keep_until: i64,
+    ) -> Result<u64, StoreError> {
+        // The client filter, with the placeholder each statement gives it.
+        let of_client = |n: u8| match client_id {
+            Some(_) => format!("AND client_id = ${n}"),
+            None => String::new(),
+        };
+        let insert_sql = format!(
             "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) \
              SELECT DISTINCT grant_id, $2, $3 FROM refresh_tokens \
-             WHERE user_id = $1 AND revoked_at IS NULL \
+             WHERE user_id = $1 AND revoked_at IS NULL {} \
              ON CONFLICT (grant_id) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(keep_until)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM authorization_codes WHERE user_id = $1 AND used_at IS NULL")
+            of_client(4)
+        );
+        let update_sql = format!(
+            "UPDATE refresh_tokens SET revoked_at = $2 \
+             WHERE user_id = $1 AND revoked_at IS NULL {}",
+            of_client(3)
+        );
+        let codes_sql = format!(
+            "DELETE FROM authorization_codes WHERE user_id = $1 AND used_at IS NULL {}",
+            of_client(2)
+        );
+        let mut insert = sqlx::query(&insert_sql)
             .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+            .bind(now)
+            .bind(keep_until);
+        let mut update = sqlx::query(&update_sql).bind(user_id).bind(now);
+        let mut codes = sqlx::query(&codes_sql).bind(user_id);
+        if let Some(client_id) = client_id {
+            insert = insert.bind(client_id);
+            update = update.bind(client_id);
+            codes = codes.bind(client_id);
+        }
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
+        let grants = insert.execute(&mut *tx).await?;
+        update.execute(&mut *tx).await?;
+        codes.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(grants.rows_affected())
     }

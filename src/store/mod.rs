@@ -30,6 +30,7 @@ use crate::config::DatabaseConfig;
 pub use audit_events::{AuditQuery, AuditRecord};
 pub use clients::{CLIENT_CHANNEL, ClientRecord};
 pub use codes::{CodeRecord, CodeRedemption};
+pub use consents::ConsentRecord;
 pub use housekeeping::{Cutoffs, Purged};
 pub use identities::IdentityRecord;
 pub use login_failures::LockPolicy;

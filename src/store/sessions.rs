@@ -67,6 +67,20 @@ impl Store {
         Ok(())
     }
 
+    /// A user's browser sessions: (hash of the session id, expiry), soonest to expire first.
+    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id_hash, expires_at FROM sessions WHERE user_id = $1 ORDER BY expires_at",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id_hash")?, r.try_get("expires_at")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Ends every browser session of a user; returns how many.
     pub async fn delete_sessions_of(&self, user_id: &str) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1")

@@ -252,8 +252,35 @@ async fn clients_users_keys_and_audit_through_the_api(db: TestDb) {
         secret: rotated.json["client_secret"].as_str().map(str::to_owned),
     };
     assert_eq!(app.token(&renewed, &cc).await.status, 200);
+    let changed = call(
+        &app,
+        Method::PATCH,
+        &format!("/clients/{id}"),
+        t,
+        Some(json!({"client_name": "Billing v2", "access_token_audience": ["https://billing.example.com"]})),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.json);
+    let claims = crate::common::fixtures::jwt_claims(
+        app.token(&renewed, &cc).await.json["access_token"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    assert_eq!(
+        claims["aud"], "https://billing.example.com",
+        "the change applies at once"
+    );
+    let refused = call(
+        &app,
+        Method::PATCH,
+        &format!("/clients/{id}"),
+        t,
+        Some(json!({"redirect_uris": ["javascript:alert(1)"]})),
+    )
+    .await;
+    assert_error_shape(&refused, 400, "invalid_request");
     let fetched = call(&app, Method::GET, &format!("/clients/{id}"), t, None).await;
-    assert_eq!(fetched.json["client_name"], "Billing");
+    assert_eq!(fetched.json["client_name"], "Billing v2");
     assert!(fetched.json.get("client_secret").is_none());
     assert_eq!(
         call(&app, Method::DELETE, &format!("/clients/{id}"), t, None)
@@ -313,6 +340,67 @@ async fn clients_users_keys_and_audit_through_the_api(db: TestDb) {
     )
     .await;
     assert_eq!(renamed.json["name"], "Yuna C.");
+    // Consents: the app yuna allowed, withdrawn with its refresh tokens.
+    let app_client = app.client(AuthMethod::ClientSecretBasic, false).await;
+    let code = app
+        .code_for(
+            &app_client,
+            "yuna",
+            &[("scope", "openid offline_access"), ("prompt", "consent")],
+        )
+        .await;
+    let issued = app.redeem(&app_client, &code).await;
+    let rt = issued.json["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let consents = call(&app, Method::GET, "/users/yuna/consents", t, None).await;
+    assert_eq!(
+        consents.json[0]["client_id"],
+        app_client.id.as_str(),
+        "{}",
+        consents.json
+    );
+    let sessions = call(&app, Method::GET, "/users/yuna/sessions", t, None).await;
+    assert_eq!(
+        sessions.json.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        sessions.json
+    );
+    let withdrawn = call(
+        &app,
+        Method::DELETE,
+        &format!("/users/yuna/consents/{}", app_client.id),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(
+        withdrawn.json["token_families_revoked"], 1,
+        "{}",
+        withdrawn.json
+    );
+    let refresh = app
+        .token(
+            &app_client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(refresh.json["error"], "invalid_grant", "{}", refresh.json);
+    let again = call(
+        &app,
+        Method::DELETE,
+        &format!("/users/yuna/consents/{}", app_client.id),
+        t,
+        None,
+    )
+    .await;
+    assert_error_shape(&again, 404, "not_found");
+
     let disabled = call(&app, Method::POST, "/users/yuna/disable", t, None).await;
     assert_eq!(disabled.status, 200, "{}", disabled.json);
     let browser = crate::common::browser::Browser::new(&app);
@@ -394,8 +482,15 @@ async fn clients_users_keys_and_audit_through_the_api(db: TestDb) {
             .filter(|e| e["kind"] == "admin" && e["detail"]["actor"] == admin_id.as_str())
             .filter_map(|e| e["detail"]["action"].as_str().map(str::to_owned))
             .collect();
+        let revoked = events
+            .json
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["kind"] == "consent_revoked");
         let wanted = [
             "client.create",
+            "client.update",
             "client.rotate_secret",
             "client.delete",
             "user.create",
@@ -407,7 +502,7 @@ async fn clients_users_keys_and_audit_through_the_api(db: TestDb) {
             "user.delete",
             "keys.rotate",
         ];
-        if wanted.iter().all(|w| actions.iter().any(|a| a == w)) {
+        if revoked && wanted.iter().all(|w| actions.iter().any(|a| a == w)) {
             break;
         }
         assert!(
@@ -446,6 +541,7 @@ async fn the_openapi_document_describes_every_route(db: TestDb) {
     let expected = [
         "DELETE /clients/{id}",
         "DELETE /users/{id}",
+        "DELETE /users/{id}/consents/{client_id}",
         "DELETE /users/{id}/sessions",
         "GET /audit-events",
         "GET /clients",
@@ -453,6 +549,9 @@ async fn the_openapi_document_describes_every_route(db: TestDb) {
         "GET /keys",
         "GET /users",
         "GET /users/{id}",
+        "GET /users/{id}/consents",
+        "GET /users/{id}/sessions",
+        "PATCH /clients/{id}",
         "PATCH /users/{id}",
         "POST /clients",
         "POST /clients/{id}/secret",

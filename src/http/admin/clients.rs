@@ -12,6 +12,7 @@ use super::{AdminError, record_change};
 use crate::app::AppState;
 use crate::keys::SigningAlg;
 use crate::oauth::client::{AuthMethod, NewClient, RegisterError, register};
+use crate::oauth::client_update::ClientChanges;
 use crate::oauth::grant::GrantType;
 use crate::store::ClientRecord;
 
@@ -217,4 +218,76 @@ pub async fn delete(
     state.clients.invalidate(&id);
     record_change(&state, &admin, "client.delete", &id, state.clock.now());
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What to change; absent fields stay as they are. The same rules as at registration.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUpdate {
+    pub client_name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub scope: Option<String>,
+    pub skip_consent: Option<bool>,
+    pub id_token_signed_response_alg: Option<String>,
+    /// An empty string removes it.
+    pub backchannel_logout_uri: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub access_token_audience: Option<Vec<String>>,
+}
+
+#[utoipa::path(patch, path = "/clients/{id}", tag = "clients", request_body = ClientUpdate,
+    params(("id" = String, Path, description = "client id")),
+    responses((status = 200, body = ClientView), (status = 400, body = AdminErrorBody),
+              (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    AdminJson(body): AdminJson<ClientUpdate>,
+) -> Result<Json<ClientView>, AdminError> {
+    let grant_types = match body.grant_types {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|g| GrantType::parse(g))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| AdminError::invalid("unknown grant type"))?,
+        ),
+    };
+    let id_token_alg =
+        match body.id_token_signed_response_alg.as_deref() {
+            None => None,
+            Some(a) => Some(SigningAlg::parse(a).ok_or_else(|| {
+                AdminError::invalid("id_token_signed_response_alg: RS256 or ES256")
+            })?),
+        };
+    let changes = ClientChanges {
+        name: body.client_name,
+        redirect_uris: body.redirect_uris,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        grant_types,
+        scopes: body.scope,
+        skip_consent: body.skip_consent,
+        id_token_alg,
+        backchannel_logout_uri: body
+            .backchannel_logout_uri
+            .map(|uri| Some(uri).filter(|u| !u.is_empty())),
+        allowed_origins: body.allowed_origins,
+        access_token_audience: body.access_token_audience,
+    };
+    let now = state.clock.now();
+    let record = crate::oauth::client_update::update(&state.store, &id, changes, now)
+        .await
+        .map_err(|e| match e {
+            RegisterError::Invalid(m) => AdminError::invalid(m),
+            RegisterError::Exists(id) => AdminError::conflict(format!("client {id:?} exists")),
+            RegisterError::Store(e) => e.into(),
+        })?
+        .ok_or_else(|| AdminError::not_found("client"))?;
+    state.clients.invalidate(&id);
+    record_change(&state, &admin, "client.update", &id, now);
+    Ok(Json(record.into()))
 }

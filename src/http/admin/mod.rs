@@ -27,7 +27,12 @@ pub fn routes() -> Router<AppState> {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/clients", get(clients::list).post(clients::create))
-        .route("/clients/{id}", get(clients::get).delete(clients::delete))
+        .route(
+            "/clients/{id}",
+            get(clients::get)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
         .route("/clients/{id}/secret", post(clients::rotate_secret))
         .route("/users", get(users::list).post(users::create))
         .route(
@@ -39,7 +44,12 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/password", post(users::set_password))
         .route(
             "/users/{id}/sessions",
-            axum::routing::delete(users::end_sessions),
+            get(users::sessions).delete(users::end_sessions),
+        )
+        .route("/users/{id}/consents", get(users::consents))
+        .route(
+            "/users/{id}/consents/{client_id}",
+            axum::routing::delete(users::revoke_consent),
         )
         .route("/keys", get(keys::list))
         .route("/keys/rotate", post(keys::rotate))

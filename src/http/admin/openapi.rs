@@ -17,9 +17,11 @@ use super::{audit, clients, error, keys, users};
     ),
     servers((url = "/admin/api/v1")),
     paths(
-        clients::list, clients::get, clients::create, clients::rotate_secret, clients::delete,
+        clients::list, clients::get, clients::create, clients::update, clients::rotate_secret,
+        clients::delete,
         users::list, users::get, users::create, users::update, users::disable, users::enable,
-        users::set_password, users::end_sessions, users::delete,
+        users::set_password, users::sessions, users::end_sessions, users::consents,
+        users::revoke_consent, users::delete,
         keys::list, keys::rotate,
         audit::query,
     ),

@@ -287,3 +287,94 @@ pub async fn delete(
     record_change(&state, &admin, "user.delete", &id, now);
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A browser session, named by the start of its id's hash (the id itself is never stored).
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    pub session: String,
+    pub expires_at: i64,
+}
+
+#[utoipa::path(get, path = "/users/{id}/sessions", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = [SessionView]), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn sessions(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<SessionView>>, AdminError> {
+    let user = state.accounts().find(&id).await?;
+    let sessions = state.store.sessions_of(&user.id).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|(hash, expires_at)| SessionView {
+                session: hash.chars().take(16).collect(),
+                expires_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsentView {
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[utoipa::path(get, path = "/users/{id}/consents", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = [ConsentView]), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn consents(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ConsentView>>, AdminError> {
+    let user = state.accounts().find(&id).await?;
+    let consents = state.store.consents_of(&user.id).await?;
+    Ok(Json(
+        consents
+            .into_iter()
+            .map(|c| ConsentView {
+                client_id: c.client_id,
+                scope: c.scope,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Withdraws the consent; the client's refresh-token families of this user are revoked.
+#[utoipa::path(delete, path = "/users/{id}/consents/{client_id}", tag = "users",
+    params(("id" = String, Path, description = "user id or username"),
+           ("client_id" = String, Path, description = "client id")),
+    responses((status = 200, body = EndedView), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke_consent(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<Json<EndedView>, AdminError> {
+    let now = state.clock.now();
+    let ttl = state.config.lifetimes.access_token;
+    let accounts = state.accounts();
+    let user = accounts.find(&id).await?;
+    let grants = accounts
+        .revoke_consent(&user.id, &client_id, now, ttl)
+        .await?
+        .ok_or_else(|| AdminError::not_found("consent"))?;
+    let event = crate::audit::Event::new(crate::audit::Kind::ConsentRevoked)
+        .user(user.id.clone())
+        .client(Some(&client_id))
+        .with("actor", admin.actor.clone());
+    state.audit.record(event, now);
+    Ok(Json(EndedView {
+        sessions_ended: 0,
+        token_families_revoked: grants,
+    }))
+}
