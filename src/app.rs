@@ -125,7 +125,10 @@ impl AppState {
         };
         let federation = Arc::new(Federation::new(&config.federation, config.issuer.as_str()));
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let audit = Arc::new(crate::audit::Audit::new(metrics.clone()));
+        let audit = Arc::new(crate::audit::Audit::new(
+            metrics.clone(),
+            config.audit_client_credentials,
+        ));
         Ok(Self(Arc::new(Services {
             config: Arc::new(config),
             store,

@@ -109,6 +109,9 @@ impl Event {
 }
 
 pub struct Audit {
+    /// Whether client_credentials tokens are recorded one by one (`audit_client_credentials`):
+    /// off, they are only counted.
+    machine_tokens: bool,
     queue: mpsc::Sender<AuditRecord>,
     /// Taken by the writer when the server runs.
     pending: Mutex<Option<mpsc::Receiver<AuditRecord>>>,
@@ -116,9 +119,10 @@ pub struct Audit {
 }
 
 impl Audit {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    pub fn new(metrics: Arc<Metrics>, machine_tokens: bool) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE);
         Self {
+            machine_tokens,
             queue,
             pending: Mutex::new(Some(pending)),
             metrics,
@@ -141,6 +145,22 @@ impl Audit {
         if self.queue.try_send(record).is_err() {
             self.metrics.audit_dropped();
         }
+    }
+
+    /// A client_credentials token: counted always, recorded when `audit_client_credentials`
+    /// is on. Machine clients ask for tokens thousands of times a second; an event each would
+    /// cost the fast path a quarter of its throughput (docs/decisions.md).
+    pub fn machine_token(&self, client_id: &str, scope: &str, jti: &str, now: i64) {
+        if !self.machine_tokens {
+            self.metrics.token_issued("client_credentials", client_id);
+            return;
+        }
+        let event = Event::new(Kind::TokenIssued)
+            .client(Some(client_id))
+            .with("grant_type", "client_credentials")
+            .with("scope", scope)
+            .with("jti", jti);
+        self.record(event, now);
     }
 
     fn count(&self, event: &Event) {
@@ -208,13 +228,14 @@ pub async fn write_events(
 }
 
 /// For the CLI: stores one event at once (an operator's change is written before the command
-/// reports success) and logs it.
+/// reports success).
 pub async fn record_now(
     store: &Store,
     event: Event,
     now: i64,
 ) -> Result<(), crate::store::StoreError> {
     let record = event.into_record(now);
-    tracing::info!(target: "audit", kind = %record.kind, detail = %record.detail, "audit event");
+    // The command's own output says what it did; the line is for debugging.
+    tracing::debug!(target: "audit", kind = %record.kind, detail = %record.detail, "audit event");
     store.insert_audit_events(&[record]).await
 }

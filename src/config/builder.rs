@@ -78,6 +78,10 @@ impl ConfigBuilder {
         self.0.metrics_bind = Some(addr.into());
         self
     }
+    pub fn audit_client_credentials(mut self, on: bool) -> Self {
+        self.0.audit_client_credentials = on;
+        self
+    }
     pub fn build(self) -> Result<Config, ConfigError> {
         let mut config = self.0.validate()?;
         if let Some(federation) = self.1 {

@@ -39,6 +39,8 @@ struct RawConfig {
     metrics_bind: Option<String>,
     /// Days audit events are kept (0: kept until deleted by hand).
     audit_retention_days: i64,
+    /// Record every client_credentials token as an audit event (otherwise only counted).
+    audit_client_credentials: bool,
     /// `postgres://…` for PostgreSQL; unset for the embedded SQLite file in `data_dir`.
     database_url: Option<String>,
     /// Folder of the embedded SQLite database.
@@ -111,6 +113,7 @@ impl Default for RawConfig {
             bind: DEFAULT_BIND.to_owned(),
             metrics_bind: None,
             audit_retention_days: 90,
+            audit_client_credentials: false,
             database_url: None,
             data_dir: PathBuf::from("data"),
             kek: None,
@@ -152,6 +155,7 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// Seconds audit events are kept (0: forever).
     pub audit_retention: i64,
+    pub audit_client_credentials: bool,
     pub database: DatabaseConfig,
     pub kek: KekSource,
     pub log_format: LogFormat,
@@ -480,6 +484,7 @@ impl RawConfig {
             bind,
             metrics_bind,
             audit_retention: self.audit_retention_days.saturating_mul(86_400),
+            audit_client_credentials: self.audit_client_credentials,
             database,
             kek,
             log_format,

@@ -101,6 +101,11 @@ async fn metrics_are_served_apart_and_move_after_a_sign_in(db: TestDb) {
     let code = app.code_for(&c, "mina", &[]).await;
     let token = app.redeem(&c, &code).await;
     assert_eq!(token.status, 200);
+    let machine = app.machine().await;
+    let cc = app
+        .token(&machine, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(cc.status, 200);
 
     let after = scrape(&app).await;
     let moved = |name: &str, labels: &[(&str, &str)]| {
@@ -109,8 +114,21 @@ async fn metrics_are_served_apart_and_move_after_a_sign_in(db: TestDb) {
     assert_eq!(moved("munjigi_logins_total", &login), 1.0);
     assert_eq!(moved("munjigi_logins_total", &failed), 1.0);
     assert_eq!(moved("munjigi_tokens_issued_total", &issued), 1.0);
+    let machine_issued = [
+        ("grant_type", "client_credentials"),
+        ("client_id", machine.id.as_str()),
+    ];
+    assert_eq!(
+        moved("munjigi_tokens_issued_total", &machine_issued),
+        1.0,
+        "machine tokens are counted even when not recorded one by one"
+    );
     let token_route = [("method", "POST"), ("route", "/token"), ("status", "200")];
-    assert_eq!(moved("munjigi_http_requests_total", &token_route), 1.0);
+    assert_eq!(
+        moved("munjigi_http_requests_total", &token_route),
+        2.0,
+        "the code exchange and the machine token"
+    );
     assert!(
         after
             .keys()
@@ -151,7 +169,13 @@ async fn stored_kinds(app: &TestApp, kinds: &[&str]) -> Vec<munjigi::store::Audi
 }
 
 async fn every_kind_of_audit_event_is_stored_and_tailed(db: TestDb) {
-    let app = spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| b).await;
+    let app = spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.audit_client_credentials(true)
+    })
+    .await;
+    let machine = app.machine().await;
+    let cc = [("grant_type", "client_credentials")];
+    assert_eq!(app.token(&machine, &cc).await.status, 200);
     let c = app.client(AuthMethod::ClientSecretBasic, false).await;
     let user_id = app.user("hyun").await;
 
@@ -211,6 +235,12 @@ async fn every_kind_of_audit_event_is_stored_and_tailed(db: TestDb) {
         failed.detail.contains("\"login\":\"hyun\""),
         "{}",
         failed.detail
+    );
+    assert!(
+        events.iter().any(|e| e.kind == "token_issued"
+            && e.client_id.as_deref() == Some(machine.id.as_str())
+            && e.detail.contains("client_credentials")),
+        "audit_client_credentials records machine tokens"
     );
     let signed_in = events
         .iter()

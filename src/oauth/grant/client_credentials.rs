@@ -65,12 +65,8 @@ pub fn issue(
         role: None,
     };
     let access_token = access_token::sign(ctx.keys, &claims)?;
-    let event = crate::audit::Event::new(crate::audit::Kind::TokenIssued)
-        .client(Some(client.id()))
-        .with("grant_type", "client_credentials")
-        .with("scope", claims.scope.clone())
-        .with("jti", claims.jti.clone());
-    ctx.audit.record(event, ctx.now);
+    ctx.audit
+        .machine_token(client.id(), &claims.scope, &claims.jti, ctx.now);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
