@@ -18,10 +18,12 @@ COPY templates ./templates
 COPY static ./static
 # Cache the registry and target dir across builds; the cached target/ is not part of
 # the layer, so the binary is copied out of it.
+# `--build-arg FEATURES=otlp` adds OpenTelemetry trace export (docs/operations.md).
+ARG FEATURES=""
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/app/target,sharing=locked \
-    cargo build --release --locked \
+    cargo build --release --locked --features "$FEATURES" \
  && cp target/release/munjigi /usr/local/bin/munjigi
 
 FROM debian:bookworm-slim

@@ -25,6 +25,8 @@ mod lifecycle;
 mod logout;
 mod observability;
 mod ops;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod pages;
 mod readiness;
 mod sign_in;
