@@ -317,11 +317,15 @@ pub fn scope_description(lang: Lang, scope: &str) -> &'static str {
         (Lang::Ko, "profile") => "이름과 아이디",
         (Lang::Ko, "email") => "이메일 주소",
         (Lang::Ko, "offline_access") => "로그아웃 상태에서도 계속 접근",
+        (Lang::Ko, "roles") => "회원님의 역할(일반 사용자 또는 관리자)",
+        (Lang::Ko, "admin") => "관리자 권한으로 munjigi 관리(관리자 계정만)",
         (Lang::Ko, _) => "기타 권한",
         (Lang::En, "openid") => "Confirm who you are",
         (Lang::En, "profile") => "Your name and username",
         (Lang::En, "email") => "Your email address",
         (Lang::En, "offline_access") => "Keep access while you are away",
+        (Lang::En, "roles") => "Your role (user or administrator)",
+        (Lang::En, "admin") => "Administer munjigi (administrator accounts only)",
         (Lang::En, _) => "Other access",
     }
 }
