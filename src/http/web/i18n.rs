@@ -259,7 +259,11 @@ mod tests {
     fn scopes_have_plain_descriptions() {
         assert_eq!(scope_description(Lang::En, "email"), "Your email address");
         assert_eq!(scope_description(Lang::Ko, "profile"), "이름과 아이디");
-        assert_eq!(scope_description(Lang::En, "admin"), "Other access");
+        assert_eq!(scope_description(Lang::En, "api.read"), "Other access");
+        assert_eq!(
+            scope_description(Lang::En, "admin"),
+            "Administer munjigi (administrator accounts only)"
+        );
         assert_eq!(scope_description(Lang::Ko, ""), "기타 권한");
     }
 }
