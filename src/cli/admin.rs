@@ -6,7 +6,7 @@ use crate::app::open_store;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::admin::BOOTSTRAP;
-use crate::keys::{Kek, KeyRing};
+use crate::keys::KeyRing;
 use crate::oauth::access_token::{self, AccessClaims};
 use crate::oauth::resource::Audience;
 use crate::oauth::scope::ADMIN;
@@ -30,7 +30,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), CliError>
     }
     let store = open_store(config).await?;
     let result = async {
-        let kek = Kek::load(&config.kek)?;
+        let kek = super::server_kek(config, &store).await?;
         let now = Clock::system().now();
         let keys = KeyRing::bootstrap(&store, kek, now).await?;
         let jti = uuid::Uuid::new_v4().to_string();

@@ -224,7 +224,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             command: KeysCommand::Rotate { alg },
         } => {
             let store = open_store(&config).await?;
-            let kek = Kek::load(&config.kek)?;
+            let kek = server_kek(&config, &store).await?;
             let now = Clock::system().now();
             let algs: Vec<SigningAlg> = match alg.as_deref().and_then(SigningAlg::parse) {
                 Some(a) => vec![a],
@@ -290,7 +290,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
                 (false, Some(m)) => AuthMethod::parse(m).unwrap_or(AuthMethod::ClientSecretBasic),
                 (false, None) => AuthMethod::ClientSecretBasic,
             };
-            let kek = Kek::load(&config.kek)?;
+            let kek = server_kek(config, &store).await?;
             let hasher = SecretHasher::new(kek.pepper());
             let new = NewClient {
                 id: c.id,
@@ -402,6 +402,32 @@ async fn serve(config: Config) -> Result<(), CliError> {
     server.run(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The KEK for a command that seals or peppers with it. A command run without the server's
+/// KEK must not make up one: a key it sealed would stop every instance from loading the key
+/// set, and a client secret it peppered would never verify. So a missing KEK file is not
+/// created when the database already has keys, and the KEK must open the stored keys.
+pub(crate) async fn server_kek(
+    config: &Config,
+    store: &crate::store::Store,
+) -> Result<Kek, CliError> {
+    let stored = store.signing_keys().await?;
+    if let crate::config::KekSource::File(path) = &config.kek
+        && !path.exists()
+        && !stored.is_empty()
+    {
+        return Err(CliError::Usage(format!(
+            "this database's signing keys are sealed under a KEK, and {} does not exist: \
+             set MUNJIGI_KEK to the KEK the server uses",
+            path.display()
+        )));
+    }
+    let kek = Kek::load(&config.kek)?;
+    if let Some(key) = stored.first() {
+        kek.open(&key.private_jwe, &key.kid)?;
+    }
+    Ok(kek)
 }
 
 /// Records an operator's change made through the CLI. A failure to record does not undo the

@@ -161,7 +161,8 @@ async fn get_text(url: String) -> String {
 
 on_both_backends!(
     serve_answers_quickly_and_stops_cleanly_on_sigterm,
-    a_different_kek_is_refused
+    a_different_kek_is_refused,
+    commands_without_the_servers_kek_write_nothing
 );
 on_postgres!(
     two_processes_on_one_database_publish_identical_jwks,
@@ -260,6 +261,59 @@ async fn a_different_kek_is_refused(db: TestDb) {
         "{}",
         stderr(&out)
     );
+}
+
+/// A command that seals or peppers with the KEK, run without the server's KEK, writes nothing
+/// (before, it made a new KEK file and sealed a key no instance could open).
+async fn commands_without_the_servers_kek_write_nothing(db: TestDb) {
+    let server = start_server(&db, &[]);
+    wait_ready(&server, Duration::from_secs(20)).await;
+    let elsewhere = scratch();
+    let cli = |args: &[&str], kek: Option<&str>| {
+        let mut cmd = munjigi(&elsewhere);
+        cmd.args(args).env("DATABASE_URL", &db.url);
+        if let Some(kek) = kek {
+            cmd.env("MUNJIGI_KEK", kek);
+        }
+        run(&mut cmd)
+    };
+    let create = [
+        "client",
+        "create",
+        "--name",
+        "Late",
+        "--redirect-uri",
+        "http://127.0.0.1:9/cb",
+    ];
+    for args in [&create[..], &["keys", "rotate"], &["admin", "token"]] {
+        let out = cli(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("MUNJIGI_KEK"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !elsewhere.join("keys/kek").exists(),
+            "{args:?} made a KEK file"
+        );
+        let wrong = cli(args, Some("QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="));
+        assert!(
+            stderr(&wrong).contains("different key-encryption key"),
+            "{args:?}: {}",
+            stderr(&wrong)
+        );
+    }
+    let listed = cli(&["keys", "list", "--json"], None);
+    let keys: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap_or_default();
+    assert_eq!(
+        keys.as_array().map(Vec::len),
+        Some(2),
+        "nothing was added: {keys}"
+    );
+    let right = cli(&create, Some(&db.kek));
+    assert!(right.status.success(), "{}", stderr(&right));
+    drop(server);
 }
 
 async fn two_processes_on_one_database_publish_identical_jwks(db: TestDb) {
