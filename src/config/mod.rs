@@ -328,24 +328,58 @@ impl Config {
             LogFormat::Plain => "plain",
             LogFormat::Json => "json",
         };
-        format!(
-            "issuer = \"{}\"\nbind = \"{}\"\nmetrics_bind = {}\ndatabase = \"{}\"\nkek = {}\n\
-             log_format = \"{}\"\ndb_max_connections = {}\njwks_max_age_secs = {}\n\
-             signup_enabled = {}\naudit_retention_days = {}\n{:?}\n{}",
-            self.issuer,
-            self.bind,
-            self.metrics_bind
-                .map_or_else(|| "off".to_owned(), |a| format!("\"{a}\"")),
-            self.database.redacted(),
-            kek,
-            log_format,
-            self.db_max_connections,
-            self.jwks_max_age_secs,
-            self.signup_enabled,
-            self.audit_retention / 86_400,
-            self.lifetimes,
-            self.federation.describe(),
-        )
+        let l = &self.lifetimes;
+        let r = &self.rate_limits;
+        let proxies: Vec<String> = self
+            .trusted_proxies
+            .iter()
+            .map(|p| format!("\"{p}\""))
+            .collect();
+        let lines = [
+            format!("issuer = \"{}\"", self.issuer),
+            format!("bind = \"{}\"", self.bind),
+            self.metrics_bind.map_or_else(
+                || "# metrics_bind unset: no metrics listener".to_owned(),
+                |a| format!("metrics_bind = \"{a}\""),
+            ),
+            format!("database = \"{}\"", self.database.redacted()),
+            format!("kek = {kek}"),
+            format!("log_format = \"{log_format}\""),
+            format!("db_max_connections = {}", self.db_max_connections),
+            format!("max_connections = {}", self.max_connections),
+            format!(
+                "header_read_timeout_secs = {}",
+                self.header_read_timeout_secs
+            ),
+            format!("shutdown_grace_ms = {}", self.shutdown_grace_ms),
+            format!("trusted_proxies = [{}]", proxies.join(", ")),
+            format!("rate_limit_token_per_minute = {}", r.token),
+            format!("rate_limit_authorize_per_minute = {}", r.authorize),
+            format!("rate_limit_forms_per_minute = {}", r.forms),
+            format!("rate_limit_client_per_minute = {}", r.client),
+            format!("jwks_max_age_secs = {}", self.jwks_max_age_secs),
+            format!("signup_enabled = {}", self.signup_enabled),
+            format!("audit_retention_days = {}", self.audit_retention / 86_400),
+            format!(
+                "audit_client_credentials = {}",
+                self.audit_client_credentials
+            ),
+            format!("code_ttl_secs = {}", l.code),
+            format!("access_token_ttl_secs = {}", l.access_token),
+            format!("id_token_ttl_secs = {}", l.id_token),
+            format!("refresh_token_idle_secs = {}", l.refresh_idle),
+            format!("refresh_token_absolute_secs = {}", l.refresh_absolute),
+            format!("refresh_token_reuse_grace_secs = {}", l.refresh_reuse_grace),
+            format!("session_idle_secs = {}", l.session_idle),
+            format!("session_absolute_secs = {}", l.session_absolute),
+            format!("key_publish_secs = {}", self.keys.publish),
+            format!(
+                "key_rotation_secs = {}",
+                self.keys.rotate_every.unwrap_or(0)
+            ),
+            format!("key_poll_secs = {}", self.keys.poll),
+        ];
+        format!("{}\n{}", lines.join("\n"), self.federation.describe())
     }
 }
 

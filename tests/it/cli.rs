@@ -137,6 +137,14 @@ fn check_config_layers_file_and_environment_and_redacts_secrets() {
         stdout.contains("issuer = \"https://env.example.com\""),
         "env beats file: {stdout}"
     );
+    for key in [
+        "trusted_proxies = [",
+        "rate_limit_token_per_minute = ",
+        "access_token_ttl_secs = ",
+        "key_poll_secs = ",
+    ] {
+        assert!(stdout.contains(key), "check-config shows {key}: {stdout}");
+    }
     assert!(
         stdout.contains("bind = \"0.0.0.0:9000\""),
         "file beats default: {stdout}"
