@@ -137,19 +137,10 @@ pub async fn create(
         Some(m) => AuthMethod::parse(m)
             .ok_or_else(|| AdminError::invalid("unknown token_endpoint_auth_method"))?,
     };
-    let grant_types = match body.grant_types {
-        None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        Some(list) => list
-            .iter()
-            .map(|g| GrantType::parse(g))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| AdminError::invalid("unknown grant type"))?,
-    };
-    let id_token_alg = match body.id_token_signed_response_alg.as_deref() {
-        None => SigningAlg::Rs256,
-        Some(a) => SigningAlg::parse(a)
-            .ok_or_else(|| AdminError::invalid("id_token_signed_response_alg: RS256 or ES256"))?,
-    };
+    let grant_types = grant_types(body.grant_types)?
+        .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+    let id_token_alg =
+        id_token_alg(body.id_token_signed_response_alg.as_deref())?.unwrap_or(SigningAlg::Rs256);
     let new = NewClient {
         id: body.client_id,
         name: body.client_name,
@@ -168,13 +159,7 @@ pub async fn create(
         access_token_audience: body.access_token_audience,
     };
     let now = state.clock.now();
-    let (record, client_secret) = register(&state.store, &state.hasher, new, now)
-        .await
-        .map_err(|e| match e {
-            RegisterError::Invalid(m) => AdminError::invalid(m),
-            RegisterError::Exists(id) => AdminError::conflict(format!("client {id:?} exists")),
-            RegisterError::Store(e) => e.into(),
-        })?;
+    let (record, client_secret) = register(&state.store, &state.hasher, new, now).await?;
     record_change(&state, &admin, "client.create", &record.id, now);
     let created = ClientCreated {
         client: record.into(),
@@ -248,22 +233,8 @@ pub async fn update(
     Path(id): Path<String>,
     AdminJson(body): AdminJson<ClientUpdate>,
 ) -> Result<Json<ClientView>, AdminError> {
-    let grant_types = match body.grant_types {
-        None => None,
-        Some(list) => Some(
-            list.iter()
-                .map(|g| GrantType::parse(g))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| AdminError::invalid("unknown grant type"))?,
-        ),
-    };
-    let id_token_alg =
-        match body.id_token_signed_response_alg.as_deref() {
-            None => None,
-            Some(a) => Some(SigningAlg::parse(a).ok_or_else(|| {
-                AdminError::invalid("id_token_signed_response_alg: RS256 or ES256")
-            })?),
-        };
+    let grant_types = grant_types(body.grant_types)?;
+    let id_token_alg = id_token_alg(body.id_token_signed_response_alg.as_deref())?;
     let changes = ClientChanges {
         name: body.client_name,
         redirect_uris: body.redirect_uris,
@@ -280,14 +251,40 @@ pub async fn update(
     };
     let now = state.clock.now();
     let record = crate::oauth::client_update::update(&state.store, &id, changes, now)
-        .await
-        .map_err(|e| match e {
-            RegisterError::Invalid(m) => AdminError::invalid(m),
-            RegisterError::Exists(id) => AdminError::conflict(format!("client {id:?} exists")),
-            RegisterError::Store(e) => e.into(),
-        })?
+        .await?
         .ok_or_else(|| AdminError::not_found("client"))?;
     state.clients.invalidate(&id);
     record_change(&state, &admin, "client.update", &id, now);
     Ok(Json(record.into()))
+}
+
+/// Grant type names as the body gives them; `None` when absent.
+fn grant_types(names: Option<Vec<String>>) -> Result<Option<Vec<GrantType>>, AdminError> {
+    names
+        .map(|list| {
+            list.iter()
+                .map(|g| GrantType::parse(g))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| AdminError::invalid("unknown grant type"))
+        })
+        .transpose()
+}
+
+/// `RS256` or `ES256`; `None` when absent.
+fn id_token_alg(name: Option<&str>) -> Result<Option<SigningAlg>, AdminError> {
+    name.map(|a| {
+        SigningAlg::parse(a)
+            .ok_or_else(|| AdminError::invalid("id_token_signed_response_alg: RS256 or ES256"))
+    })
+    .transpose()
+}
+
+impl From<RegisterError> for AdminError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::Invalid(m) => AdminError::invalid(m),
+            RegisterError::Exists(id) => AdminError::conflict(format!("client {id:?} exists")),
+            RegisterError::Store(e) => e.into(),
+        }
+    }
 }
