@@ -65,6 +65,8 @@ pub struct Services {
     pub federation: Arc<Federation>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub audit: Arc<crate::audit::Audit>,
+    /// Account mail (verification, password reset), or off.
+    pub mailer: crate::mail::Mailer,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("account mail (MUNJIGI_SMTP_URL): {0}")]
+    Mail(String),
     #[error("cannot render provider metadata: {0}")]
     Metadata(#[from] serde_json::Error),
 }
@@ -129,6 +133,11 @@ impl AppState {
             metrics.clone(),
             config.audit_client_credentials,
         ));
+        let mailer = match &config.mail {
+            Some(mail) => crate::mail::Mailer::start(mail, metrics.clone())
+                .map_err(|e| StartError::Mail(e.to_string()))?,
+            None => crate::mail::Mailer::off(metrics.clone()),
+        };
         Ok(Self(Arc::new(Services {
             config: Arc::new(config),
             store,
@@ -145,6 +154,7 @@ impl AppState {
             federation,
             metrics,
             audit,
+            mailer,
         })))
     }
 
@@ -189,6 +199,7 @@ impl AppState {
                 0 => i64::MIN,
                 retention => now - retention,
             },
+            account_tokens_before: now,
         };
         self.store.purge_expired(&cutoffs).await
     }
@@ -198,6 +209,15 @@ impl AppState {
         crate::account::Accounts {
             store: &self.store,
             throttle: &self.throttle,
+        }
+    }
+
+    /// Mailed links (verification, password reset) for the accounts here.
+    pub fn links(&self) -> crate::account::links::Links<'_> {
+        crate::account::links::Links {
+            accounts: self.accounts(),
+            mailer: &self.mailer,
+            issuer: self.config.issuer.as_str(),
         }
     }
 
@@ -362,6 +382,7 @@ async fn housekeeping(state: AppState) {
                 session_clients = purged.session_clients,
                 login_failures = purged.login_failures,
                 audit_events = purged.audit_events,
+                account_tokens = purged.account_tokens,
                 ms = started.elapsed().as_millis() as u64,
                 "housekeeping: expired rows deleted"
             ),

@@ -13,6 +13,7 @@ pub mod federation;
 pub mod http;
 pub mod keys;
 pub mod listener;
+pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod oidc;

@@ -5,7 +5,7 @@ use crate::store::{StoreError, UserRecord};
 
 use super::Accounts;
 use super::password::{self, PasswordError};
-use super::user::{self, InvalidUser, NewUser, Role};
+use super::user::{self, InvalidUser, Role};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -47,7 +47,7 @@ impl Accounts<'_> {
         user_id: &str,
         now: i64,
         access_token_ttl: i64,
-    ) -> Result<Ended, AdminError> {
+    ) -> Result<Ended, StoreError> {
         let sessions = self.store.delete_sessions_of(user_id).await?;
         let grants = self
             .store
@@ -65,7 +65,9 @@ impl Accounts<'_> {
     ) -> Result<Ended, AdminError> {
         let user = self.find(who).await?;
         self.store.set_user_disabled(&user.id, true, now).await?;
-        self.end_access(&user.id, now, access_token_ttl).await
+        self.end_access(&user.id, now, access_token_ttl)
+            .await
+            .map_err(Into::into)
     }
 
     pub async fn enable(&self, who: &str, now: i64) -> Result<(), AdminError> {
@@ -84,30 +86,19 @@ impl Accounts<'_> {
         access_token_ttl: i64,
     ) -> Result<Ended, AdminError> {
         let user = self.find(who).await?;
-        let problems = user::validate(&NewUser {
-            username: user.username.clone(),
-            email: user.email.clone().unwrap_or_default(),
-            name: None,
-            password: Some(password.clone()),
-            role: Role::User,
-            email_verified: false,
-        })
-        .into_iter()
-        .filter(|p| {
-            matches!(
-                p,
-                InvalidUser::PasswordTooShort
-                    | InvalidUser::PasswordTooLong
-                    | InvalidUser::PasswordCommon
-            )
-        })
-        .collect::<Vec<_>>();
+        let problems = user::password_problems(
+            &password,
+            &user.username,
+            user.email.as_deref().unwrap_or_default(),
+        );
         if !problems.is_empty() {
             return Err(AdminError::Password(problems));
         }
         let hash = password::hash(password).await?;
         self.store.set_password_hash(&user.id, &hash, now).await?;
-        self.end_access(&user.id, now, access_token_ttl).await
+        self.end_access(&user.id, now, access_token_ttl)
+            .await
+            .map_err(Into::into)
     }
 
     /// Changes the display name and the role. The name follows the signup rule (at most 100

@@ -1,6 +1,7 @@
 //! People: passwords, accounts, signing in, sign-in throttling.
 
 pub mod admin;
+pub mod links;
 pub mod password;
 pub mod sign_in;
 pub mod throttle;

@@ -39,6 +39,8 @@ pub enum InvalidUser {
     /// A password from the list of the most common ones, or made of the username or email.
     PasswordCommon,
     NameTooLong,
+    /// The username is someone else's (signup says so: a username is chosen to be seen).
+    UsernameTaken,
     Unavailable,
 }
 
@@ -86,6 +88,20 @@ pub fn is_guessable(password: &str, username: &str, email: &str) -> bool {
             .is_some_and(|local| local.len() >= 4 && lower.contains(&local.to_lowercase()))
 }
 
+/// What is wrong with a new password for this account (empty: nothing).
+pub fn password_problems(password: &str, username: &str, email: &str) -> Vec<InvalidUser> {
+    let n = password.chars().count();
+    if n < PASSWORD_MIN {
+        vec![InvalidUser::PasswordTooShort]
+    } else if n > PASSWORD_MAX {
+        vec![InvalidUser::PasswordTooLong]
+    } else if is_guessable(password, username, email) {
+        vec![InvalidUser::PasswordCommon]
+    } else {
+        Vec::new()
+    }
+}
+
 pub fn validate(new: &NewUser) -> Vec<InvalidUser> {
     let mut problems = Vec::new();
     let u = &new.username;
@@ -100,14 +116,7 @@ pub fn validate(new: &NewUser) -> Vec<InvalidUser> {
         problems.push(InvalidUser::Email);
     }
     if let Some(p) = &new.password {
-        let n = p.chars().count();
-        if n < PASSWORD_MIN {
-            problems.push(InvalidUser::PasswordTooShort);
-        } else if n > PASSWORD_MAX {
-            problems.push(InvalidUser::PasswordTooLong);
-        } else if is_guessable(p, &new.username, &new.email) {
-            problems.push(InvalidUser::PasswordCommon);
-        }
+        problems.extend(password_problems(p, &new.username, &new.email));
     }
     if new
         .name
@@ -134,19 +143,52 @@ fn is_plausible_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// What a signup from the hosted page came to.
+#[derive(Debug)]
+pub enum SignedUp {
+    Created(UserRecord),
+    /// The address belongs to this account already. The page must answer as for `Created`
+    /// when it can mail the owner instead, so that it tells nobody which addresses have
+    /// accounts.
+    AddressTaken(UserRecord),
+}
+
 impl super::Accounts<'_> {
     /// Signup from the hosted page: limited per address, and the password hashed only once
-    /// every cheap check has passed.
+    /// every cheap check has passed — also when the address turns out to be taken, so both
+    /// answers take as long.
     pub async fn sign_up(
         &self,
         new: NewUser,
         ip: Option<std::net::IpAddr>,
         now: i64,
-    ) -> Result<UserRecord, CreateUserError> {
+    ) -> Result<SignedUp, CreateUserError> {
         self.throttle
             .begin_signup(ip, now)
             .map_err(CreateUserError::Throttled)?;
-        create(self.store, new, now).await
+        let problems = validate(&new);
+        if !problems.is_empty() {
+            return Err(CreateUserError::Invalid(problems));
+        }
+        let store = self.store;
+        let username_taken = store
+            .user_by_username(&new.username)
+            .await
+            .map_err(CreateUserError::Store)?;
+        if username_taken.is_some() {
+            return Err(CreateUserError::Invalid(vec![InvalidUser::UsernameTaken]));
+        }
+        let owner = store
+            .user_by_email(new.email.trim())
+            .await
+            .map_err(CreateUserError::Store)?;
+        if let Some(owner) = owner {
+            if let Some(p) = new.password {
+                password::hash(p).await?;
+            }
+            return Ok(SignedUp::AddressTaken(owner));
+        }
+        create(store, new, now).await.map(SignedUp::Created)
     }
 }
 

@@ -32,6 +32,8 @@ pub enum Kind {
     RefreshTokenReuse,
     Logout,
     Admin,
+    /// A person's own change to their account (`action`: email_verified, password_reset, …).
+    Account,
 }
 
 impl Kind {
@@ -47,6 +49,7 @@ impl Kind {
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::Logout => "logout",
             Self::Admin => "admin",
+            Self::Account => "account",
         }
     }
 }

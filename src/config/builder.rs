@@ -32,6 +32,12 @@ impl ConfigBuilder {
         self.0.signup_enabled = enabled;
         self
     }
+    /// Account mail through this SMTP server (a loopback sink in tests).
+    pub fn smtp(mut self, url: impl Into<String>, from: impl Into<String>) -> Self {
+        self.0.smtp_url = Some(url.into());
+        self.0.mail_from = Some(from.into());
+        self
+    }
     pub fn key_publish_secs(mut self, secs: i64) -> Self {
         self.0.key_publish_secs = secs;
         self

@@ -13,8 +13,8 @@ mod values;
 
 pub use builder::ConfigBuilder;
 
-use values::{database, redact_url_password, validate_issuer};
-pub(crate) use values::{decode_kek, is_loopback};
+use values::{database, validate_issuer};
+pub(crate) use values::{decode_kek, is_loopback, redact_url_password};
 
 pub use federation::{FederationConfig, OAuthUpstream, OidcUpstream, Secret};
 
@@ -79,6 +79,12 @@ struct RawConfig {
     allow_insecure_issuer: bool,
     /// Whether people may create accounts on the hosted signup page.
     signup_enabled: bool,
+    /// SMTP server for account mail (`smtps://user:pass@host:465`,
+    /// `smtp://user:pass@host:587?tls=required`, or a plain `smtp://relay:25`); unset:
+    /// no mail, so no address verification and no password reset by mail.
+    smtp_url: Option<String>,
+    /// The sender of account mail (`munjigi <no-reply@example.com>`); needed with `smtp_url`.
+    mail_from: Option<String>,
     /// Lifetime of an authorization code (at most 60 s).
     code_ttl_secs: i64,
     /// Lifetime of access tokens.
@@ -131,6 +137,8 @@ impl Default for RawConfig {
             jwks_max_age_secs: 300,
             allow_insecure_issuer: false,
             signup_enabled: true,
+            smtp_url: None,
+            mail_from: None,
             code_ttl_secs: 60,
             access_token_ttl_secs: 600,
             id_token_ttl_secs: 600,
@@ -167,6 +175,8 @@ pub struct Config {
     pub rate_limits: crate::http::rate_limit::Limits,
     pub jwks_max_age_secs: u64,
     pub signup_enabled: bool,
+    /// Account mail; `None` when no SMTP server is configured.
+    pub mail: Option<crate::mail::MailConfig>,
     pub lifetimes: Lifetimes,
     pub keys: KeySchedule,
     pub federation: FederationConfig,
@@ -359,6 +369,16 @@ impl Config {
             format!("rate_limit_client_per_minute = {}", r.client),
             format!("jwks_max_age_secs = {}", self.jwks_max_age_secs),
             format!("signup_enabled = {}", self.signup_enabled),
+            self.mail.as_ref().map_or_else(
+                || "# smtp_url unset: no account mail".to_owned(),
+                |m| {
+                    format!(
+                        "smtp_url = \"{}\"\nmail_from = \"{}\"",
+                        m.redacted_url(),
+                        m.from
+                    )
+                },
+            ),
             format!("audit_retention_days = {}", self.audit_retention / 86_400),
             format!(
                 "audit_client_credentials = {}",
@@ -509,8 +529,27 @@ impl RawConfig {
             },
             poll: secs("key_poll_secs", self.key_poll_secs, None)?,
         };
+        let mail = match (
+            self.smtp_url.as_deref().map(str::trim),
+            self.mail_from.as_deref().map(str::trim),
+        ) {
+            (None | Some(""), _) => None,
+            (Some(_), None | Some("")) => {
+                return Err(invalid(
+                    "mail_from",
+                    "must be set with smtp_url: the sender of account mail",
+                ));
+            }
+            (Some(url), Some(from)) => Some(crate::mail::MailConfig::parse(url, from).map_err(
+                |e| match e {
+                    crate::mail::MailConfigError::Url(why) => invalid("smtp_url", why),
+                    crate::mail::MailConfigError::From(why) => invalid("mail_from", why),
+                },
+            )?),
+        };
         Ok(Config {
             federation: self.federation.validate()?,
+            mail,
             keys,
             signup_enabled: self.signup_enabled,
             lifetimes,

@@ -61,6 +61,18 @@ pub fn routes(state: AppState) -> Router {
             get(web::consent::show).post(web::consent::submit),
         )
         .route("/signup", get(web::signup::show).post(web::signup::submit))
+        .route(
+            "/email/verify",
+            get(web::mail_links::verify_show).post(web::mail_links::verify_submit),
+        )
+        .route(
+            "/password/forgot",
+            get(web::mail_links::forgot_show).post(web::mail_links::forgot_submit),
+        )
+        .route(
+            "/password/reset",
+            get(web::mail_links::reset_show).post(web::mail_links::reset_submit),
+        )
         .route("/logout", get(web::logout::show).post(web::logout::submit))
         .route(
             paths::END_SESSION,

@@ -43,6 +43,11 @@ struct FamilyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
 }
@@ -91,6 +96,7 @@ pub struct Metrics {
     refresh_reuse: Counter,
     rate_limited: Family<FamilyLabels, Counter>,
     audit_dropped: Counter,
+    mails: Family<OutcomeLabels, Counter>,
     db_connections: Family<StateLabels, Gauge>,
     key_age: Family<KeyLabels, Gauge>,
 }
@@ -110,6 +116,7 @@ impl Default for Metrics {
         let refresh_reuse = Counter::default();
         let rate_limited = Family::<FamilyLabels, Counter>::default();
         let audit_dropped = Counter::default();
+        let mails = Family::<OutcomeLabels, Counter>::default();
         let db_connections = Family::<StateLabels, Gauge>::default();
         let key_age = Family::<KeyLabels, Gauge>::default();
         registry.register(
@@ -148,6 +155,11 @@ impl Default for Metrics {
             audit_dropped.clone(),
         );
         registry.register(
+            "mails",
+            "Account mails, by outcome (sent, failed, dropped when the queue was full)",
+            mails.clone(),
+        );
+        registry.register(
             "db_connections",
             "Database pool connections, in use or idle",
             db_connections.clone(),
@@ -166,6 +178,7 @@ impl Default for Metrics {
             refresh_reuse,
             rate_limited,
             audit_dropped,
+            mails,
             db_connections,
             key_age,
         }
@@ -222,6 +235,14 @@ impl Metrics {
 
     pub fn audit_dropped(&self) {
         self.audit_dropped.inc();
+    }
+
+    pub fn mail(&self, outcome: &str) {
+        self.mails
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// The text exposition, with the state gauges read now.

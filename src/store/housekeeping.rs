@@ -25,6 +25,7 @@ pub struct Purged {
     pub session_clients: u64,
     pub login_failures: u64,
     pub audit_events: u64,
+    pub account_tokens: u64,
 }
 
 impl Purged {
@@ -37,6 +38,7 @@ impl Purged {
             + self.session_clients
             + self.login_failures
             + self.audit_events
+            + self.account_tokens
     }
 }
 
@@ -56,11 +58,13 @@ pub struct Cutoffs {
     pub login_failures_before: i64,
     /// Audit events older than the retention (`i64::MIN`: kept).
     pub audit_events_before: i64,
+    /// Mailed links past their expiry, used or not.
+    pub account_tokens_before: i64,
 }
 
 /// The DELETEs: `{key}` rows of `{table}` matching `{condition}` (with `$1` the cutoff), a
 /// batch at a time. Written with a sub-select so both backends accept them.
-const PURGES: [(&str, &str, &str); 8] = [
+const PURGES: [(&str, &str, &str); 9] = [
     ("sessions", "id_hash", "expires_at <= $1"),
     ("authorization_codes", "code_hash", "expires_at <= $1"),
     (
@@ -81,6 +85,7 @@ const PURGES: [(&str, &str, &str); 8] = [
         "first_at <= $1 AND locked_until <= $1",
     ),
     ("audit_events", "id", "at <= $1"),
+    ("account_tokens", "token_hash", "expires_at <= $1"),
 ];
 
 impl Store {
@@ -124,8 +129,9 @@ impl Store {
             c.session_clients_before,
             c.login_failures_before,
             c.audit_events_before,
+            c.account_tokens_before,
         ];
-        let mut counts = [0u64; 8];
+        let mut counts = [0u64; 9];
         for (i, ((table, key, condition), cutoff)) in PURGES.iter().zip(cutoffs).enumerate() {
             counts[i] = self.purge_table(table, key, condition, cutoff).await?;
         }
@@ -138,6 +144,7 @@ impl Store {
             session_clients: counts[5],
             login_failures: counts[6],
             audit_events: counts[7],
+            account_tokens: counts[8],
         })
     }
 

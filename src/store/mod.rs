@@ -4,6 +4,7 @@
 //! placeholders (SQLite binds them by number too), BIGINT unix seconds, TEXT ids and JSON.
 //! Each backend has its own migrations folder because DDL differs. See docs/decisions.md.
 
+mod account_tokens;
 mod audit_events;
 mod clients;
 mod codes;
@@ -27,6 +28,7 @@ use sqlx::{Any, AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
+pub use account_tokens::{AccountTokenRecord, LinkPurpose};
 pub use audit_events::{AuditQuery, AuditRecord};
 pub use clients::{CLIENT_CHANNEL, ClientRecord};
 pub use codes::{CodeRecord, CodeRedemption};

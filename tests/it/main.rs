@@ -23,6 +23,7 @@ mod housekeeping;
 mod keys;
 mod lifecycle;
 mod logout;
+mod mail;
 mod observability;
 mod ops;
 #[cfg(feature = "otlp")]

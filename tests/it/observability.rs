@@ -145,7 +145,10 @@ async fn metrics_are_served_apart_and_move_after_a_sign_in(db: TestDb) {
 }
 
 /// Waits until the writer has stored events of every kind in `kinds`.
-async fn stored_kinds(app: &TestApp, kinds: &[&str]) -> Vec<munjigi::store::AuditRecord> {
+pub(crate) async fn stored_kinds(
+    app: &TestApp,
+    kinds: &[&str],
+) -> Vec<munjigi::store::AuditRecord> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let events = app

@@ -93,6 +93,7 @@ async fn render(
         error,
         client_name,
         signup_enabled: state.config.signup_enabled,
+        reset_by_mail: state.mailer.is_on(),
         providers: login_buttons(
             &state.federation,
             lang.texts(),

@@ -9,10 +9,11 @@ use tower_sessions::Session;
 
 use super::i18n::{Lang, Texts};
 use super::login::finish_sign_in;
+use super::mail_links::notice;
 use super::page::{Page, no_store};
 use super::views::SignupPage;
 use crate::account::sign_in::SignIn;
-use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role};
+use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, SignedUp};
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf::Csrf;
@@ -75,7 +76,8 @@ pub async fn show(
     Ok(no_store(view.into_response()))
 }
 
-fn message(t: &Texts, problem: &InvalidUser) -> &'static str {
+/// What the page says about a problem with the account details.
+pub fn invalid_message(t: &Texts, problem: &InvalidUser) -> &'static str {
     match problem {
         InvalidUser::Username => t.username_invalid,
         InvalidUser::Email => t.email_invalid,
@@ -83,6 +85,7 @@ fn message(t: &Texts, problem: &InvalidUser) -> &'static str {
         InvalidUser::PasswordTooLong => t.password_too_long,
         InvalidUser::PasswordCommon => t.password_common,
         InvalidUser::NameTooLong => t.name_too_long,
+        InvalidUser::UsernameTaken => t.acct.username_taken,
         InvalidUser::Unavailable => t.signup_unavailable,
     }
 }
@@ -122,10 +125,13 @@ pub async fn submit(
         role: Role::User,
         email_verified: false,
     };
-    let created = match state.accounts().sign_up(new, Some(ip), now).await {
-        Ok(u) => u,
+    let signed_up = match state.accounts().sign_up(new, Some(ip), now).await {
+        Ok(outcome) => outcome,
         Err(CreateUserError::Invalid(problems)) => {
-            let errors = problems.iter().map(|p| message(t, p).to_owned()).collect();
+            let errors = problems
+                .iter()
+                .map(|p| invalid_message(t, p).to_owned())
+                .collect();
             return again(errors, token, StatusCode::UNPROCESSABLE_ENTITY);
         }
         Err(CreateUserError::Throttled(wait)) => {
@@ -134,13 +140,52 @@ pub async fn submit(
         Err(CreateUserError::Password(e)) => return Err(e.into()),
         Err(e) => return Err(PageError::unavailable(e)),
     };
-    finish_sign_in(
-        &state,
-        &session,
-        &csrf,
-        &SignIn::password(created.id, now),
-        &form.request,
-        ip,
+    let links = state.links();
+    let mail_on = state.mailer.is_on();
+    // With mail, a new address and a known one get the same page ("check your mail"); the
+    // owner of a known one is told by mail. Without mail there is no one else to tell.
+    match signed_up {
+        SignedUp::Created(user) if mail_on => {
+            links.send_verification(&user, lang.code(), now).await?;
+            Ok(check_mail(t, &form.email, &form.request))
+        }
+        SignedUp::AddressTaken(owner) if mail_on => {
+            links
+                .notify_signup_attempt(&owner, lang.code(), now)
+                .await?;
+            Ok(check_mail(t, &form.email, &form.request))
+        }
+        SignedUp::Created(user) => {
+            finish_sign_in(
+                &state,
+                &session,
+                &csrf,
+                &SignIn::password(user.id, now),
+                &form.request,
+                ip,
+            )
+            .await
+        }
+        SignedUp::AddressTaken(_) => again(
+            vec![t.signup_unavailable.to_owned()],
+            token,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
+}
+
+/// "We sent a message to …; then sign in."
+fn check_mail(t: &'static Texts, email: &str, request: &str) -> Response {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("request", request)
+        .finish();
+    notice(
+        t,
+        t.acct.check_mail_title,
+        vec![
+            format!("{} {}", t.acct.check_mail_sent_to, email.trim()),
+            t.acct.check_mail_next.to_owned(),
+        ],
+        Some((format!("/login?{q}"), t.acct.continue_to_sign_in)),
     )
-    .await
 }

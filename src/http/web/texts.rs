@@ -8,6 +8,8 @@ pub struct Texts {
     /// The language tag, for `<html lang>`.
     pub lang: &'static str,
     pub site_name: &'static str,
+    /// The self-service pages' texts.
+    pub acct: &'static super::texts_account::AccountTexts,
 
     pub login_title: &'static str,
     /// Followed by the client's name.
@@ -131,6 +133,7 @@ impl Texts {
 pub static KO: Texts = Texts {
     lang: "ko",
     site_name: "문지기",
+    acct: &super::texts_account::KO,
 
     login_title: "로그인",
     login_intro_for_client: "다음 서비스로 계속하려면 로그인하세요:",
@@ -222,6 +225,7 @@ pub static KO: Texts = Texts {
 pub static EN: Texts = Texts {
     lang: "en",
     site_name: "munjigi",
+    acct: &super::texts_account::EN,
 
     login_title: "Sign in",
     login_intro_for_client: "Sign in to continue to",

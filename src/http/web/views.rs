@@ -20,6 +20,8 @@ pub struct LoginPage {
     pub error: Option<String>,
     pub client_name: Option<String>,
     pub signup_enabled: bool,
+    /// Whether "forgot password" is offered (mail is configured).
+    pub reset_by_mail: bool,
     /// Upstream providers' buttons, in the order configured.
     pub providers: Vec<ProviderButton>,
 }
@@ -76,6 +78,47 @@ pub struct AccountPage {
     pub email: Option<String>,
     pub methods: Vec<MethodView>,
     pub link_options: Vec<LinkOption>,
+}
+
+/// A short message page: what happened, and where to go next.
+#[derive(Template, WebTemplate)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub t: &'static Texts,
+    pub title: String,
+    /// Paragraphs; the first is announced as the status.
+    pub lines: Vec<String>,
+    pub link: Option<(String, String)>,
+}
+
+/// "Forgot password": asks for the username or address.
+#[derive(Template, WebTemplate)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub request: String,
+    pub error: Option<String>,
+}
+
+/// The new-password form a reset link opens.
+#[derive(Template, WebTemplate)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub token: String,
+    pub username: String,
+    pub errors: Vec<String>,
+}
+
+/// The button that uses an address confirmation link (a form around one button).
+#[derive(Template, WebTemplate)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub token: String,
 }
 
 /// One requested scope on the consent page.
@@ -156,6 +199,7 @@ mod tests {
             error: Some("<b>bad</b>".into()),
             client_name: Some("Evil & Co".into()),
             signup_enabled: true,
+            reset_by_mail: true,
             providers: vec![ProviderButton {
                 href: "/login/kakao?request=a%20b".into(),
                 label: "카카오 로그인".into(),
@@ -187,6 +231,7 @@ mod tests {
             error: None,
             client_name: None,
             signup_enabled: false,
+            reset_by_mail: false,
             providers: vec![],
         }
         .render()?;

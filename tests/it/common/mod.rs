@@ -7,6 +7,7 @@ pub mod browser;
 pub mod fixtures;
 pub mod process;
 pub mod rp;
+pub mod smtp;
 pub mod upstream;
 pub mod webdriver;
 

@@ -1,0 +1,154 @@
+//! The mails' texts, in Korean and English. Plain text: links are written out in full, and a
+//! mail never contains anything but the link that the person asked for.
+
+use super::Mail;
+
+/// Korean for `ko` (any region), English otherwise.
+fn korean(lang: &str) -> bool {
+    lang.split(['-', '_'])
+        .next()
+        .is_some_and(|l| l.eq_ignore_ascii_case("ko"))
+}
+
+/// "Confirm your address": after signup and after the address changes.
+pub fn verify_email(lang: &str, to: &str, link: &str, valid_hours: i64) -> Mail {
+    let (subject, body) = if korean(lang) {
+        (
+            "[문지기] 이메일 주소를 확인해 주세요".to_owned(),
+            format!(
+                "안녕하세요.\n\n이 주소를 문지기 계정의 이메일로 확인하려면 아래 링크를 여세요.\n\n{link}\n\n\
+                 링크는 {valid_hours}시간 동안 한 번만 쓸 수 있습니다.\n\
+                 직접 요청하지 않았다면 이 메일을 무시하세요. 아무것도 바뀌지 않습니다.\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] Confirm your email address".to_owned(),
+            format!(
+                "Hello,\n\nTo confirm this address for your munjigi account, open this link:\n\n{link}\n\n\
+                 The link works once, for {valid_hours} hours.\n\
+                 If you did not ask for this, ignore this mail: nothing changes.\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
+/// "Reset your password": the link asked for on the "forgot password" page.
+pub fn reset_password(
+    lang: &str,
+    to: &str,
+    username: &str,
+    link: &str,
+    valid_minutes: i64,
+) -> Mail {
+    let (subject, body) = if korean(lang) {
+        (
+            "[문지기] 비밀번호 재설정".to_owned(),
+            format!(
+                "안녕하세요.\n\n아이디 {username}의 비밀번호 재설정을 요청하셨습니다. 새 비밀번호를 정하려면 아래 링크를 여세요.\n\n{link}\n\n\
+                 링크는 {valid_minutes}분 동안 한 번만 쓸 수 있습니다. 비밀번호를 바꾸면 모든 기기에서 로그아웃됩니다.\n\
+                 직접 요청하지 않았다면 이 메일을 무시하세요. 비밀번호는 바뀌지 않습니다.\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] Reset your password".to_owned(),
+            format!(
+                "Hello,\n\nSomeone asked to reset the password of the account {username}. To choose a new one, open this link:\n\n{link}\n\n\
+                 The link works once, for {valid_minutes} minutes. A new password signs you out everywhere.\n\
+                 If you did not ask for this, ignore this mail: your password stays as it is.\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
+/// Sent to an address that already has an account when someone signs up with it: the page
+/// said "check your mail" either way, so the page tells nobody whether the address is known.
+pub fn signup_attempt(lang: &str, to: &str, login_link: &str, reset_link: &str) -> Mail {
+    let (subject, body) = if korean(lang) {
+        (
+            "[문지기] 이미 계정이 있는 주소입니다".to_owned(),
+            format!(
+                "안녕하세요.\n\n누군가 이 주소로 문지기 회원가입을 시도했지만, 이 주소에는 이미 계정이 있습니다.\n\n\
+                 로그인: {login_link}\n비밀번호를 잊으셨다면: {reset_link}\n\n\
+                 직접 시도하지 않았다면 이 메일을 무시하세요. 계정은 바뀌지 않았습니다.\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] You already have an account".to_owned(),
+            format!(
+                "Hello,\n\nSomeone tried to create a munjigi account with this address, but it already has one.\n\n\
+                 Sign in: {login_link}\nForgot your password? {reset_link}\n\n\
+                 If this was not you, ignore this mail: your account has not changed.\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
+/// Sent to the old address when an account's address changes, so a takeover is noticed.
+pub fn email_changed(lang: &str, to: &str, username: &str, new_address: &str) -> Mail {
+    let (subject, body) = if korean(lang) {
+        (
+            "[문지기] 계정의 이메일 주소가 바뀌었습니다".to_owned(),
+            format!(
+                "안녕하세요.\n\n아이디 {username}의 이메일 주소가 {new_address}(으)로 바뀌었습니다.\n\
+                 직접 바꾸지 않았다면 바로 비밀번호를 재설정하고 관리자에게 알려 주세요.\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] Your account's email address changed".to_owned(),
+            format!(
+                "Hello,\n\nThe email address of the account {username} is now {new_address}.\n\
+                 If you did not change it, reset your password now and tell your administrator.\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_and_link() {
+        let ko = verify_email(
+            "ko-KR",
+            "a@example.com",
+            "https://id.example.com/x?token=t",
+            24,
+        );
+        assert!(
+            ko.subject.contains("이메일") && ko.body.contains("https://id.example.com/x?token=t")
+        );
+        let en = reset_password("fr", "a@example.com", "alice", "https://l", 30);
+        assert!(
+            en.subject.contains("Reset")
+                && en.body.contains("30 minutes")
+                && en.body.contains("alice")
+        );
+        let attempt = signup_attempt("en", "a@example.com", "https://l/login", "https://l/forgot");
+        assert!(attempt.body.contains("https://l/forgot"));
+    }
+}

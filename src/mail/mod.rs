@@ -1,0 +1,241 @@
+//! Account mail over SMTP (lettre): verification and password-reset links.
+//!
+//! Mails are queued for one background worker, so a request never waits on the mail server
+//! and its timing does not tell whether a mail was sent (which would say whether an account
+//! exists). The queue is bounded: a flood of requests can only drop mail, never grow memory.
+
+pub mod messages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::mpsc;
+
+/// Mails waiting for the worker; more are dropped (and counted).
+const QUEUE: usize = 1000;
+/// One SMTP conversation may take this long.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// A mail the server refused for a passing reason is tried this many times.
+const ATTEMPTS: u32 = 3;
+
+/// `smtp_url` and `mail_from`, validated.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// `smtps://host:465` (TLS), `smtp://host:587?tls=required` (STARTTLS) or plain
+    /// `smtp://host:25`, with `user:password@` when the server wants them. Kept secret.
+    pub url: String,
+    pub from: Mailbox,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailConfigError {
+    #[error("not an SMTP URL lettre understands: {0}")]
+    Url(String),
+    #[error("not a mail address: {0}")]
+    From(String),
+}
+
+impl MailConfig {
+    pub fn parse(url: &str, from: &str) -> Result<Self, MailConfigError> {
+        transport(url)?;
+        let parsed = url::Url::parse(url).map_err(|e| MailConfigError::Url(e.to_string()))?;
+        let encrypted = parsed.scheme() == "smtps"
+            || parsed
+                .query_pairs()
+                .any(|(k, v)| k == "tls" && v == "required");
+        if parsed.password().is_some() && !encrypted && !crate::config::is_loopback(&parsed) {
+            return Err(MailConfigError::Url(
+                "a password would cross the network unencrypted: use smtps:// or ?tls=required"
+                    .into(),
+            ));
+        }
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| MailConfigError::From(e.to_string()))?;
+        Ok(Self {
+            url: url.to_owned(),
+            from,
+        })
+    }
+
+    /// The URL with any password replaced, for display.
+    pub fn redacted_url(&self) -> String {
+        crate::config::redact_url_password(&self.url)
+    }
+}
+
+fn transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailConfigError> {
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map_err(|e| MailConfigError::Url(e.to_string()))?
+        .timeout(Some(SMTP_TIMEOUT))
+        .build())
+}
+
+/// A mail to one person: plain text, UTF-8.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Sends mail, or says it cannot (no `smtp_url`).
+#[derive(Clone)]
+pub struct Mailer {
+    queue: Option<mpsc::Sender<Mail>>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl Mailer {
+    /// No mail server configured: features that need mail say so.
+    pub fn off(metrics: Arc<crate::metrics::Metrics>) -> Self {
+        Self {
+            queue: None,
+            metrics,
+        }
+    }
+
+    /// Starts the worker (inside the runtime) for `config`.
+    pub fn start(
+        config: &MailConfig,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<Self, MailConfigError> {
+        let transport = transport(&config.url)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(deliver(transport, config.from.clone(), rx, metrics.clone()));
+        Ok(Self {
+            queue: Some(tx),
+            metrics,
+        })
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// Queues `mail`; false when mail is off or the queue is full (then it is dropped, logged
+    /// and counted).
+    pub fn send(&self, mail: Mail) -> bool {
+        let Some(queue) = &self.queue else {
+            return false;
+        };
+        match queue.try_send(mail) {
+            Ok(()) => true,
+            Err(_) => {
+                tracing::warn!("mail queue full: a mail was dropped");
+                self.metrics.mail("dropped");
+                false
+            }
+        }
+    }
+}
+
+/// The worker: one mail at a time, retried a little on failure. Never logs a body (links in
+/// it are credentials).
+async fn deliver(
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    mut rx: mpsc::Receiver<Mail>,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
+    while let Some(mail) = rx.recv().await {
+        let message = match build(&from, &mail) {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, "mail not built");
+                metrics.mail("failed");
+                continue;
+            }
+        };
+        let mut outcome = "failed";
+        for attempt in 1..=ATTEMPTS {
+            match transport.send(message.clone()).await {
+                Ok(_) => {
+                    outcome = "sent";
+                    break;
+                }
+                Err(error) if error.is_permanent() || attempt == ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "mail not delivered");
+                    break;
+                }
+                Err(error) => {
+                    tracing::info!(%error, attempt, "mail delivery failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(2 * u64::from(attempt))).await;
+                }
+            }
+        }
+        metrics.mail(outcome);
+    }
+}
+
+fn build(from: &Mailbox, mail: &Mail) -> Result<Message, String> {
+    let to = mail.to.parse::<Mailbox>().map_err(|e| e.to_string())?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(mail.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body.clone())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_checks_url_and_sender() {
+        assert!(
+            MailConfig::parse("smtp://127.0.0.1:2525", "munjigi <no-reply@example.com>").is_ok()
+        );
+        assert!(MailConfig::parse("smtps://u:secret@mail.example.com", "a@example.com").is_ok());
+        assert!(matches!(
+            MailConfig::parse("http://mail.example.com", "a@example.com"),
+            Err(MailConfigError::Url(_))
+        ));
+        assert!(
+            MailConfig::parse("smtp://relay.internal:25", "a@example.com").is_ok(),
+            "a plain relay without credentials"
+        );
+        assert!(matches!(
+            MailConfig::parse(
+                "smtp://u:secret@mail.example.com:587?tls=opportunistic",
+                "a@example.com"
+            ),
+            Err(MailConfigError::Url(_))
+        ));
+        assert!(
+            MailConfig::parse(
+                "smtp://u:secret@mail.example.com:587?tls=required",
+                "a@example.com"
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            MailConfig::parse("smtp://127.0.0.1", "not an address"),
+            Err(MailConfigError::From(_))
+        ));
+        let c = MailConfig::parse("smtps://u:secret@mail.example.com", "a@example.com");
+        let shown = c.map(|c| c.redacted_url()).unwrap_or_default();
+        assert!(
+            !shown.contains("secret") && shown.contains("mail.example.com"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn korean_subjects_and_bodies_build() {
+        let from: Mailbox = "문지기 <no-reply@example.com>".parse().expect("mailbox");
+        let mail = Mail {
+            to: "앨리스 <alice@example.com>".into(),
+            subject: "이메일 주소 확인".into(),
+            body: "아래 링크를 여세요.\nhttps://id.example.com/email/verify?token=x".into(),
+        };
+        let message = build(&from, &mail).expect("builds");
+        let raw = String::from_utf8(message.formatted()).expect("ascii on the wire");
+        assert!(raw.contains("Subject: =?utf-8?"), "{raw}");
+    }
+}
