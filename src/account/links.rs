@@ -7,7 +7,9 @@
 
 use crate::mail::{Mailer, messages};
 use crate::oauth::secret::{random_token, sha256_hex};
-use crate::store::{AccountTokenRecord, LinkPurpose, LockPolicy, StoreError, UserRecord};
+use crate::store::{
+    AccountTokenRecord, EmailChange, LinkPurpose, LockPolicy, StoreError, UserRecord,
+};
 
 use super::Accounts;
 use super::admin::Ended;
@@ -42,6 +44,33 @@ pub enum Sent {
     NoAddress,
     /// The account had its share of mail lately.
     TooMany,
+}
+
+/// What an address link did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Confirmed {
+    /// The account's address is confirmed.
+    Verified(String),
+    /// The account's address is now the new one, confirmed.
+    Changed(String),
+    /// The account's address changed after the link was sent.
+    Stale,
+    /// Another account has the new address now.
+    Taken,
+}
+
+/// What asking for a new address did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailChangeStarted {
+    LinkSent,
+    /// No mail: changed at once, unverified.
+    Changed,
+    Unchanged,
+    Invalid,
+    /// No mail, and another account has it.
+    Unavailable,
+    /// Mail is on but the account had its share lately.
+    NotSent,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,20 +108,81 @@ impl Links<'_> {
         Ok(self.send(mail))
     }
 
-    /// Uses a confirmation link. `Some((user, true))`: that address is now verified;
-    /// `Some((user, false))`: the link was good but the account's address has changed since.
+    /// Uses an address link: a confirmation of the current address, or of a new one (which
+    /// then becomes the account's, and the old address is told). `None`: unknown, used or
+    /// expired.
     pub async fn confirm_email(
         &self,
         token: &str,
+        lang: &str,
         now: i64,
-    ) -> Result<Option<(String, bool)>, StoreError> {
+    ) -> Result<Option<Confirmed>, StoreError> {
         if !plausible(token) {
             return Ok(None);
         }
-        self.accounts
-            .store
-            .use_verification_token(&sha256_hex(token), now)
-            .await
+        let store = self.accounts.store;
+        let hash = sha256_hex(token);
+        if let Some((user_id, verified)) = store.use_verification_token(&hash, now).await? {
+            return Ok(Some(if verified {
+                Confirmed::Verified(user_id)
+            } else {
+                Confirmed::Stale
+            }));
+        }
+        Ok(match store.use_email_change_token(&hash, now).await? {
+            None => None,
+            Some(EmailChange::Taken) => Some(Confirmed::Taken),
+            Some(EmailChange::Changed { user_id, old }) => {
+                if let (Some(old), Some(user)) = (old, store.user(&user_id).await?) {
+                    self.notify_email_changed(&user, &old, lang);
+                }
+                Some(Confirmed::Changed(user_id))
+            }
+        })
+    }
+
+    /// A new address for `user`. With mail, a link goes to the new address and the account
+    /// changes only when it is used (the page says the same whether or not the address is
+    /// someone else's); without mail it changes now, unverified.
+    pub async fn change_email(
+        &self,
+        user: &UserRecord,
+        new: &str,
+        lang: &str,
+        now: i64,
+    ) -> Result<EmailChangeStarted, StoreError> {
+        let new = new.trim();
+        if !user::is_plausible_email(new) {
+            return Ok(EmailChangeStarted::Invalid);
+        }
+        if user
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(new))
+        {
+            return Ok(EmailChangeStarted::Unchanged);
+        }
+        if !self.mailer.is_on() {
+            return match self
+                .accounts
+                .store
+                .set_user_email_unverified(&user.id, new, now)
+                .await
+            {
+                Ok(_) => Ok(EmailChangeStarted::Changed),
+                Err(StoreError::Conflict) => Ok(EmailChangeStarted::Unavailable),
+                Err(e) => Err(e),
+            };
+        }
+        let Some(token) = self
+            .new_link(user, new, LinkPurpose::ChangeEmail, VERIFY_TTL, now)
+            .await?
+        else {
+            return Ok(EmailChangeStarted::NotSent);
+        };
+        let link = self.link("/email/verify", &token);
+        self.send(messages::verify_email(lang, new, &link, VERIFY_TTL / 3600));
+        Ok(EmailChangeStarted::LinkSent)
     }
 
     /// "Forgot password": mails a reset link to the account named by `login` (username or

@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod links;
 pub mod password;
+pub mod self_service;
+pub mod sessions;
 pub mod sign_in;
 pub mod throttle;
 pub mod user;

@@ -130,7 +130,7 @@ pub fn validate(new: &NewUser) -> Vec<InvalidUser> {
 
 /// A light check: one `@`, something on both sides, a dot in the domain, no spaces. Real
 /// verification is a message to the address.
-fn is_plausible_email(email: &str) -> bool {
+pub fn is_plausible_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };

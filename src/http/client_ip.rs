@@ -152,3 +152,28 @@ mod tests {
         );
     }
 }
+
+/// Who is asking, as the sessions list shows it: the client address and the browser's own
+/// description of itself.
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub ip: IpAddr,
+    pub user_agent: String,
+}
+
+impl FromRequestParts<AppState> for Device {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        Ok(Self { ip, user_agent })
+    }
+}

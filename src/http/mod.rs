@@ -53,6 +53,38 @@ pub fn routes(state: AppState) -> Router {
         .route("/account", get(web::account::show))
         .route("/account/unlink", axum::routing::post(web::account::unlink))
         .route(
+            "/account/profile",
+            axum::routing::post(web::account_forms::profile),
+        )
+        .route(
+            "/account/email",
+            axum::routing::post(web::account_forms::email),
+        )
+        .route(
+            "/account/email/verify",
+            axum::routing::post(web::account_forms::resend_verification),
+        )
+        .route(
+            "/account/password",
+            axum::routing::post(web::account_forms::password),
+        )
+        .route(
+            "/account/sessions/end",
+            axum::routing::post(web::account_forms::end_session),
+        )
+        .route(
+            "/account/sessions/end-others",
+            axum::routing::post(web::account_forms::end_other_sessions),
+        )
+        .route(
+            "/account/apps/revoke",
+            axum::routing::post(web::account_forms::revoke_app),
+        )
+        .route(
+            "/account/delete",
+            axum::routing::post(web::account_forms::delete),
+        )
+        .route(
             "/account/link/{provider}",
             axum::routing::post(web::account::link),
         )

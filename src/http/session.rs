@@ -16,6 +16,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
+use crate::account::sessions::{DEVICE_KEY, DeviceInfo};
 use crate::account::sign_in::{SignIn, active_user};
 use crate::app::AppState;
 use crate::clock::Clock;
@@ -227,14 +228,16 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// Records a sign-in under a fresh session id (no session fixation), kept for the idle
-/// lifetime of a signed-in session.
+/// lifetime of a signed-in session, with the device it happened on.
 pub async fn sign_in(
     session: &Session,
     sign_in: &SignIn,
+    device: &DeviceInfo,
     idle_secs: i64,
 ) -> Result<(), SessionError> {
     session.cycle_id().await?;
     session.insert(AUTH, sign_in).await?;
+    session.insert(DEVICE_KEY, device).await?;
     session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
         idle_secs,
     ))));
@@ -254,6 +257,12 @@ async fn keep_anonymous_short(session: &Session) -> Result<(), SessionError> {
         ))));
     }
     Ok(())
+}
+
+/// The hash of this browser's session id, as the sessions table keys it (`None` before the
+/// session is stored).
+pub fn id_hash(session: &Session) -> Option<String> {
+    session.id().map(|id| sha256_hex(&id.to_string()))
 }
 
 /// Ends the session: server-side record and cookie.

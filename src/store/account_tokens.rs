@@ -9,6 +9,8 @@ use super::{Store, StoreError};
 pub enum LinkPurpose {
     VerifyEmail,
     ResetPassword,
+    /// Confirms a new address: the account's address changes only when the link is used.
+    ChangeEmail,
 }
 
 impl LinkPurpose {
@@ -16,6 +18,7 @@ impl LinkPurpose {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
+            Self::ChangeEmail => "change_email",
         }
     }
 }
@@ -156,6 +159,69 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(user_id))
+    }
+}
+
+/// What using an address-change link did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailChange {
+    /// The account's address is now the new one, verified; `old` was its address before.
+    Changed {
+        user_id: String,
+        old: Option<String>,
+    },
+    /// Another account took the address meanwhile.
+    Taken,
+}
+
+impl Store {
+    /// Uses an address-change link: the new address becomes the account's, verified.
+    pub async fn use_email_change_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<EmailChange>, StoreError> {
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
+        let Some((user_id, new)) = take(&mut tx, token_hash, LinkPurpose::ChangeEmail, now).await?
+        else {
+            return Ok(None);
+        };
+        let old: Option<String> = sqlx::query("SELECT email FROM users WHERE id = $1")
+            .bind(&user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("email"))
+            .transpose()?
+            .filter(|e| !e.is_empty());
+        let changed = sqlx::query(
+            "UPDATE users SET email = $1, email_normalized = $2, email_verified = $3, \
+             updated_at = $4 WHERE id = $5",
+        )
+        .bind(&new)
+        .bind(new.to_lowercase())
+        .bind(true)
+        .bind(now)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await;
+        match changed.map_err(StoreError::from_insert) {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(Some(EmailChange::Changed { user_id, old }))
+            }
+            Err(StoreError::Conflict) => {
+                tx.rollback().await?;
+                // The link is spent all the same: it cannot succeed later.
+                sqlx::query("UPDATE account_tokens SET used_at = $1 WHERE token_hash = $2")
+                    .bind(now)
+                    .bind(token_hash)
+                    .execute(&mut *self.conn().await?)
+                    .await?;
+                Ok(Some(EmailChange::Taken))
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

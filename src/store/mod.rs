@@ -28,7 +28,7 @@ use sqlx::{Any, AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
-pub use account_tokens::{AccountTokenRecord, LinkPurpose};
+pub use account_tokens::{AccountTokenRecord, EmailChange, LinkPurpose};
 pub use audit_events::{AuditQuery, AuditRecord};
 pub use clients::{CLIENT_CHANNEL, ClientRecord};
 pub use codes::{CodeRecord, CodeRedemption};
@@ -37,6 +37,7 @@ pub use housekeeping::{Cutoffs, Purged};
 pub use identities::IdentityRecord;
 pub use login_failures::LockPolicy;
 pub use refresh_tokens::{RefreshTokenRecord, Rotation};
+pub use sessions::SessionRow;
 pub use signing_keys::SigningKeyRow;
 pub use users::UserRecord;
 

@@ -2,7 +2,14 @@ use sqlx::Row;
 
 use super::{Store, StoreError};
 
-/// Browser sessions, keyed by a hash of the session id.
+/// A stored browser session: the hash of its id, its expiry, and its record as JSON.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub expires_at: i64,
+    pub data: String,
+}
+
 impl Store {
     pub async fn load_session(
         &self,
@@ -17,6 +24,9 @@ impl Store {
         Ok(row.map(|r| r.try_get("data")).transpose()?)
     }
 
+    /// Updates a session that exists. A session ended meanwhile (signed out elsewhere, its
+    /// password reset, its account disabled) stays ended: a request that loaded it before
+    /// cannot write it back.
     pub async fn save_session(
         &self,
         id_hash: &str,
@@ -25,9 +35,7 @@ impl Store {
         user_id: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, \
-             expires_at = excluded.expires_at, user_id = excluded.user_id",
+            "UPDATE sessions SET data = $2, expires_at = $3, user_id = $4 WHERE id_hash = $1",
         )
         .bind(id_hash)
         .bind(data)
@@ -67,18 +75,52 @@ impl Store {
         Ok(())
     }
 
-    /// A user's browser sessions: (hash of the session id, expiry), soonest to expire first.
-    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    /// A user's browser sessions, soonest to expire first.
+    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id_hash, expires_at FROM sessions WHERE user_id = $1 ORDER BY expires_at",
+            "SELECT id_hash, expires_at, data FROM sessions WHERE user_id = $1 ORDER BY expires_at",
         )
         .bind(user_id)
         .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("id_hash")?, r.try_get("expires_at")?)))
+            .map(|r| {
+                Ok(SessionRow {
+                    id_hash: r.try_get("id_hash")?,
+                    expires_at: r.try_get("expires_at")?,
+                    data: r.try_get("data")?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
+    }
+
+    /// Ends one session of a user (only theirs); returns whether there was one.
+    pub async fn delete_session_of(
+        &self,
+        user_id: &str,
+        id_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2")
+            .bind(user_id)
+            .bind(id_hash)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Ends every session of a user but `keep`; returns how many.
+    pub async fn delete_sessions_of_except(
+        &self,
+        user_id: &str,
+        keep: &str,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+            .bind(user_id)
+            .bind(keep)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(result.rows_affected())
     }
 
     /// Ends every browser session of a user; returns how many.

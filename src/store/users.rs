@@ -181,6 +181,29 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Sets the account's address (unverified: nobody proved it); `Conflict` when another
+    /// account has it.
+    pub async fn set_user_email_unverified(
+        &self,
+        id: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET email = $1, email_normalized = $2, email_verified = $3, \
+             updated_at = $4 WHERE id = $5",
+        )
+        .bind(email)
+        .bind(email.to_lowercase())
+        .bind(false)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *self.conn().await?)
+        .await
+        .map_err(StoreError::from_insert)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Deletes an account; its codes, tokens, consents and identities go with it (cascades).
     pub async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1")

@@ -7,6 +7,7 @@
 mod common;
 
 mod abuse;
+mod account_page;
 mod admin_api;
 mod audience_roles;
 mod authorize_steps;

@@ -292,6 +292,11 @@ pub async fn delete(
 #[derive(Serialize, ToSchema)]
 pub struct SessionView {
     pub session: String,
+    /// Browser and system, from the User-Agent at sign-in.
+    pub device: String,
+    pub ip: Option<String>,
+    pub signed_in_at: Option<i64>,
+    pub last_seen_at: i64,
     pub expires_at: i64,
 }
 
@@ -305,13 +310,20 @@ pub async fn sessions(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<SessionView>>, AdminError> {
     let user = state.accounts().find(&id).await?;
-    let sessions = state.store.sessions_of(&user.id).await?;
+    let sessions = state
+        .accounts()
+        .sessions(&user.id, state.config.lifetimes.session_idle)
+        .await?;
     Ok(Json(
         sessions
             .into_iter()
-            .map(|(hash, expires_at)| SessionView {
-                session: hash.chars().take(16).collect(),
-                expires_at,
+            .map(|s| SessionView {
+                session: s.id_hash.chars().take(16).collect(),
+                device: s.device,
+                ip: s.ip,
+                signed_in_at: s.signed_in_at,
+                last_seen_at: s.last_seen,
+                expires_at: s.expires_at,
             })
             .collect(),
     ))

@@ -1,20 +1,22 @@
-//! `/account`: the signed-in person's ways to sign in — link another provider, unlink one
-//! (never the last way in).
+//! `/account`: the signed-in person's page — profile, password, ways to sign in (link another
+//! provider, unlink one but never the last way in), sessions, apps allowed, deletion. The
+//! forms that change things are in `account_forms.rs`; each sends the person back here.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::federation::{provider_class, provider_name, start_link};
+use super::i18n::Texts;
 use super::page::{Page, no_store, see_other};
-use super::views::{AccountPage, LinkOption, MethodView};
+use super::views::{AccountPage, AppView, LinkOption, MethodView, SessionRowView};
 use crate::app::AppState;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
-use crate::http::session::SignedIn;
+use crate::http::session::{self, SignedIn};
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
@@ -30,15 +32,61 @@ pub struct UnlinkForm {
     provider: String,
 }
 
+/// What the last form did, named in the redirect back (`/account?done=saved`).
+#[derive(Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+fn done_message(t: &'static Texts, done: &str) -> Option<&'static str> {
+    Some(match done {
+        "saved" => t.acct.saved,
+        "email_sent" => t.acct.email_change_sent,
+        "email_changed" => t.acct.email_changed_now,
+        "verification_sent" => t.acct.verification_sent,
+        "password_changed" => t.acct.password_changed,
+        "session_ended" => t.acct.sessions_ended,
+        "app_revoked" => t.acct.app_revoked,
+        _ => return None,
+    })
+}
+
+/// Unix seconds as people read them here: `2026-11-27 23:54 UTC`.
+pub fn when(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 pub async fn show(
     State(state): State<AppState>,
     page: Page,
+    session: Session,
     csrf: Csrf,
     signed_in: SignedIn,
+    Query(q): Query<Done>,
 ) -> Result<Response, PageError> {
     let t = page.lang(None).texts();
-    let user = signed_in.user;
-    let identities = state.accounts().identities(&user.id).await?;
+    let status = done_message(t, &q.done).map(str::to_owned);
+    render(&state, t, &session, &csrf, &signed_in, status, None).await
+}
+
+/// The page, with what the last action said: a status (done) or an error (status code).
+pub async fn render(
+    state: &AppState,
+    t: &'static Texts,
+    session: &Session,
+    csrf: &Csrf,
+    signed_in: &SignedIn,
+    status: Option<String>,
+    error: Option<(StatusCode, &'static str)>,
+) -> Result<Response, PageError> {
+    let user = &signed_in.user;
+    let accounts = state.accounts();
+    let identities = accounts.identities(&user.id).await?;
     let has_password = user.password_hash.is_some();
     // The last way in stays: a password, or else at least one provider.
     let can_unlink = has_password || identities.len() > 1;
@@ -74,16 +122,57 @@ pub async fn show(
             class: provider_class(c.kind()),
         })
         .collect();
+    let current = session::id_hash(session).unwrap_or_default();
+    let sessions = accounts
+        .sessions(&user.id, state.config.lifetimes.session_idle)
+        .await?
+        .into_iter()
+        .map(|s| SessionRowView {
+            current: s.id_hash == current,
+            id: s.id_hash,
+            device: s.device,
+            ip: s.ip,
+            signed_in: s.signed_in_at.map(when),
+            last_seen: when(s.last_seen),
+        })
+        .collect();
+    let keys = state.keys.current();
+    let ctx = state.oauth(&keys, state.clock.now());
+    let mut apps = Vec::new();
+    for consent in state.store.consents_of(&user.id).await? {
+        let name = ctx
+            .client(&consent.client_id)
+            .await?
+            .map_or_else(|| consent.client_id.clone(), |c| c.record.name);
+        apps.push(AppView {
+            client_id: consent.client_id,
+            name,
+            scope: consent.scope,
+            since: when(consent.created_at),
+        });
+    }
+    let (code, error) = match error {
+        Some((code, message)) => (code, Some(message.to_owned())),
+        None => (StatusCode::OK, None),
+    };
     let view = AccountPage {
         t,
         csrf: csrf.token(),
         user_name: user.name.clone().unwrap_or(user.username.clone()),
-        username: user.username,
-        email: user.email,
+        username: user.username.clone(),
+        name: user.name.clone().unwrap_or_default(),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        mail_on: state.mailer.is_on(),
+        has_password,
+        status,
+        error,
         methods,
         link_options,
+        sessions,
+        apps,
     };
-    Ok(no_store(view.into_response()))
+    Ok((code, no_store(view.into_response())).into_response())
 }
 
 pub async fn unlink(

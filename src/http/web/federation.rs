@@ -21,7 +21,7 @@ use crate::federation::link::{LinkError, PendingLink, Policy, Resolution};
 use crate::federation::{
     Callback, Connector, Federation, FederationError, Freshness, Kind, Purpose, ROUND_TRIP_TTL,
 };
-use crate::http::client_ip::ClientIp;
+use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::{PageError, PageMessage, Text};
 use crate::http::session::{self, MaybeSignedIn};
@@ -249,7 +249,7 @@ pub async fn callback(
     session: Session,
     csrf: Csrf,
     signed_in: MaybeSignedIn,
-    ClientIp(ip): ClientIp,
+    device: Device,
     Path(provider): Path<String>,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
@@ -289,7 +289,7 @@ pub async fn callback(
         Ok(identity) => identity,
         Err(e) => {
             let event = crate::audit::Event::new(crate::audit::Kind::SignInFailed)
-                .ip(ip)
+                .ip(device.ip)
                 .with("method", provider.as_str());
             state.audit.record(event, now);
             return Err(upstream_failure(&name, &e, &back));
@@ -313,7 +313,7 @@ pub async fn callback(
             {
                 Resolution::SignIn { user_id, .. } => {
                     let sign_in = SignIn::federated(user_id, &provider, now);
-                    finish_sign_in(&state, &session, &csrf, &sign_in, &request, ip).await
+                    finish_sign_in(&state, &session, &csrf, &sign_in, &request, &device).await
                 }
                 Resolution::ConfirmLink { user_id } => {
                     let link = PendingLink {
@@ -359,7 +359,7 @@ pub async fn callback(
                 &csrf,
                 link,
                 SignIn::federated(owner.unwrap_or_default(), &provider, now),
-                ip,
+                &device,
             )
             .await
         }
@@ -373,7 +373,7 @@ async fn complete_link(
     csrf: &Csrf,
     link: PendingLink,
     sign_in: SignIn,
-    ip: std::net::IpAddr,
+    device: &Device,
 ) -> Result<Response, PageError> {
     let back = login_again(&link.request_id);
     state
@@ -382,7 +382,7 @@ async fn complete_link(
         .await
         .map_err(|e| link_failure(e, &back))?;
     session::forget_pending_link(session).await?;
-    finish_sign_in(state, session, csrf, &sign_in, &link.request_id, ip).await
+    finish_sign_in(state, session, csrf, &sign_in, &link.request_id, device).await
 }
 
 #[derive(Deserialize)]
@@ -460,7 +460,7 @@ pub async fn link_submit(
     page: Page,
     session: Session,
     csrf: Csrf,
-    ClientIp(ip): ClientIp,
+    device: Device,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
     csrf.check(&form.csrf)?;
@@ -475,15 +475,15 @@ pub async fn link_submit(
         .ok_or_else(|| link_failure(LinkError::Disabled, &login_again(&form.request)))?;
     let lang = page.lang(None);
     let attempt = accounts
-        .sign_in_with_password(&owner.username, form.password, Some(ip), now)
+        .sign_in_with_password(&owner.username, form.password, Some(device.ip), now)
         .await;
-    super::login::audit_password_failure(&state, &attempt, &owner.username, None, ip);
+    super::login::audit_password_failure(&state, &attempt, &owner.username, None, device.ip);
     let failure = match attempt {
         Ok(mut sign_in) => {
             // Both proved: the password now, the provider a moment ago.
             sign_in.amr.push("fed".into());
             sign_in.idp = Some(link.identity.provider.clone());
-            return complete_link(&state, &session, &csrf, link, sign_in, ip).await;
+            return complete_link(&state, &session, &csrf, link, sign_in, &device).await;
         }
         Err(PasswordSignInError::Throttled(wait)) => {
             let page = link_page(

@@ -12,10 +12,11 @@ use super::federation::login_buttons;
 use super::i18n::Lang;
 use super::page::{Page, no_store, retry_after, see_other};
 use super::views::LoginPage;
+use crate::account::sessions::DeviceInfo;
 use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
-use crate::http::client_ip::ClientIp;
+use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
@@ -108,7 +109,7 @@ pub async fn submit(
     page: Page,
     session: Session,
     csrf: Csrf,
-    ClientIp(ip): ClientIp,
+    device: Device,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let pending = session::get_pending(&session, &form.request).await?;
@@ -127,15 +128,15 @@ pub async fn submit(
             .sign_in_with_password(
                 &form.username,
                 form.password.clone(),
-                Some(ip),
+                Some(device.ip),
                 state.clock.now(),
             )
             .await;
         let client_id = pending.as_ref().map(|p| p.request.client_id.as_str());
-        audit_password_failure(&state, &attempt, &form.username, client_id, ip);
+        audit_password_failure(&state, &attempt, &form.username, client_id, device.ip);
         match attempt {
             Ok(signed_in) => {
-                return finish_sign_in(&state, &session, &csrf, &signed_in, &form.request, ip)
+                return finish_sign_in(&state, &session, &csrf, &signed_in, &form.request, &device)
                     .await;
             }
             Err(PasswordSignInError::Throttled(secs)) => {
@@ -168,9 +169,17 @@ pub async fn finish_sign_in(
     csrf: &Csrf,
     signed_in: &SignIn,
     request_id: &str,
-    ip: std::net::IpAddr,
+    device: &Device,
 ) -> Result<Response, PageError> {
-    session::sign_in(session, signed_in, state.config.lifetimes.session_idle).await?;
+    let ip = device.ip;
+    let info = DeviceInfo::new(ip, &device.user_agent, signed_in.auth_time);
+    session::sign_in(
+        session,
+        signed_in,
+        &info,
+        state.config.lifetimes.session_idle,
+    )
+    .await?;
     // A new identity, a new CSRF token.
     csrf.rotate();
     let pending = session::get_pending(session, request_id).await?;

@@ -12,7 +12,7 @@ use super::i18n::{Lang, Texts};
 use super::page::{Page, no_store};
 use super::signup::invalid_message;
 use super::views::{ForgotPage, NoticePage, ResetPage, VerifyPage};
-use crate::account::links::ResetError;
+use crate::account::links::{Confirmed, ResetError};
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
 use crate::http::client_ip::ClientIp;
@@ -95,22 +95,35 @@ pub async fn verify_submit(
     ClientIp(ip): ClientIp,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
-    let t = page.lang(None).texts();
+    let lang = page.lang(None);
+    let t = lang.texts();
     csrf.check(&form.csrf)?;
     let now = state.clock.now();
-    let Some((user_id, verified)) = state.links().confirm_email(&form.token, now).await? else {
-        return Err(link_invalid());
+    let confirmed = state
+        .links()
+        .confirm_email(&form.token, lang.code(), now)
+        .await?;
+    let (user_id, action) = match confirmed {
+        None => return Err(link_invalid()),
+        Some(Confirmed::Verified(user_id)) => (user_id, "email_verified"),
+        Some(Confirmed::Changed(user_id)) => (user_id, "email_changed"),
+        Some(Confirmed::Stale) => {
+            return Err(
+                PageError::new(StatusCode::CONFLICT, |t| t.acct.email_changed_since)
+                    .back("/account", |t| t.back_to_account),
+            );
+        }
+        Some(Confirmed::Taken) => {
+            return Err(
+                PageError::new(StatusCode::CONFLICT, |t| t.signup_unavailable)
+                    .back("/account", |t| t.back_to_account),
+            );
+        }
     };
-    if !verified {
-        return Err(
-            PageError::new(StatusCode::CONFLICT, |t| t.acct.email_changed_since)
-                .back("/account", |t| t.back_to_account),
-        );
-    }
     let event = Event::new(Kind::Account)
         .user(user_id)
         .ip(ip)
-        .with("action", "email_verified");
+        .with("action", action);
     state.audit.record(event, now);
     Ok(notice(
         t,

@@ -1,5 +1,6 @@
 //! The HTML pages: language negotiation, texts and askama views.
 pub mod account;
+pub mod account_forms;
 pub mod consent;
 pub mod federation;
 pub mod i18n;

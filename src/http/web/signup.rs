@@ -15,7 +15,7 @@ use super::views::SignupPage;
 use crate::account::sign_in::SignIn;
 use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, SignedUp};
 use crate::app::AppState;
-use crate::http::client_ip::ClientIp;
+use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
@@ -95,7 +95,7 @@ pub async fn submit(
     page: Page,
     session: Session,
     csrf: Csrf,
-    ClientIp(ip): ClientIp,
+    device: Device,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, PageError> {
     let lang = open_page(&state, &page, &session, &form.request).await?;
@@ -125,7 +125,7 @@ pub async fn submit(
         role: Role::User,
         email_verified: false,
     };
-    let signed_up = match state.accounts().sign_up(new, Some(ip), now).await {
+    let signed_up = match state.accounts().sign_up(new, Some(device.ip), now).await {
         Ok(outcome) => outcome,
         Err(CreateUserError::Invalid(problems)) => {
             let errors = problems
@@ -162,7 +162,7 @@ pub async fn submit(
                 &csrf,
                 &SignIn::password(user.id, now),
                 &form.request,
-                ip,
+                &device,
             )
             .await
         }

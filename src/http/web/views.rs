@@ -67,7 +67,27 @@ pub struct LinkOption {
     pub class: &'static str,
 }
 
-/// The signed-in person's account: ways to sign in, link and unlink providers.
+/// One browser session on the account page.
+pub struct SessionRowView {
+    /// The session id's hash, to end it.
+    pub id: String,
+    pub device: String,
+    pub ip: Option<String>,
+    pub signed_in: Option<String>,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+/// An app the person allowed, on the account page.
+pub struct AppView {
+    pub client_id: String,
+    pub name: String,
+    pub scope: String,
+    pub since: String,
+}
+
+/// The signed-in person's account: profile, password, second factors, ways to sign in,
+/// sessions, apps allowed, deletion.
 #[derive(Template, WebTemplate)]
 #[template(path = "account.html")]
 pub struct AccountPage {
@@ -75,9 +95,17 @@ pub struct AccountPage {
     pub csrf: String,
     pub user_name: String,
     pub username: String,
+    pub name: String,
     pub email: Option<String>,
+    pub email_verified: bool,
+    pub mail_on: bool,
+    pub has_password: bool,
+    pub status: Option<String>,
+    pub error: Option<String>,
     pub methods: Vec<MethodView>,
     pub link_options: Vec<LinkOption>,
+    pub sessions: Vec<SessionRowView>,
+    pub apps: Vec<AppView>,
 }
 
 /// A short message page: what happened, and where to go next.
@@ -112,7 +140,7 @@ pub struct ResetPage {
     pub errors: Vec<String>,
 }
 
-/// The button that uses an address confirmation link (a form around one button).
+/// The button that uses an address link (a form around one button).
 #[derive(Template, WebTemplate)]
 #[template(path = "verify.html")]
 pub struct VerifyPage {

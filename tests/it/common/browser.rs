@@ -34,6 +34,40 @@ impl Browser {
         }
     }
 
+    /// A browser that names itself `user_agent` (the sessions list shows it).
+    pub fn with_user_agent(app: &TestApp, user_agent: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(user_agent)
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .expect("http client");
+        Self {
+            http,
+            base: app.base.clone(),
+        }
+    }
+
+    /// The account page's HTML and its CSRF token, asserting the person is signed in.
+    pub async fn account_page(&self) -> (String, String) {
+        let page = self.get("/account").await;
+        assert_eq!(page.status(), 200, "signed in");
+        let html = page.text().await.unwrap_or_default();
+        let csrf = hidden(&html, "csrf");
+        (html, csrf)
+    }
+
+    /// Whether this browser is still signed in.
+    pub async fn signed_in(&self) -> bool {
+        let page = self.get("/account").await;
+        match page.status().as_u16() {
+            200 => true,
+            303 => false,
+            other => panic!("GET /account: {other}"),
+        }
+    }
+
     fn absolute(&self, url: &str) -> String {
         if url.starts_with('/') {
             format!("{}{url}", self.base)

@@ -1,0 +1,180 @@
+//! A person's browser sessions, as the account page and the admin API list them: which
+//! device, from where, since when, last seen.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{SessionRow, StoreError};
+
+use super::Accounts;
+
+/// Kept in a session at sign-in, so the list can say which device it is.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub ip: String,
+    /// The browser's `User-Agent`, cut to a bounded length.
+    pub user_agent: String,
+    pub signed_in_at: i64,
+}
+
+/// Longest `User-Agent` kept.
+const USER_AGENT_MAX: usize = 256;
+
+impl DeviceInfo {
+    pub fn new(ip: std::net::IpAddr, user_agent: &str, now: i64) -> Self {
+        Self {
+            ip: ip.to_string(),
+            user_agent: user_agent
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(USER_AGENT_MAX)
+                .collect(),
+            signed_in_at: now,
+        }
+    }
+}
+
+/// One session in the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The hash of the session id (the id itself is never stored): names it for "end".
+    pub id_hash: String,
+    /// "Chrome on Windows", or the raw agent when we cannot tell.
+    pub device: String,
+    pub ip: Option<String>,
+    pub signed_in_at: Option<i64>,
+    /// The last request (the idle expiry moves with each one).
+    pub last_seen: i64,
+    pub expires_at: i64,
+}
+
+/// The session key the device is kept under (see `http::session`).
+pub const DEVICE_KEY: &str = "device";
+
+impl SessionInfo {
+    pub fn of(row: &SessionRow, idle_secs: i64) -> Self {
+        let device: Option<DeviceInfo> = serde_json::from_str::<serde_json::Value>(&row.data)
+            .ok()
+            .and_then(|record| record.get("data")?.get(DEVICE_KEY).cloned())
+            .and_then(|d| serde_json::from_value(d).ok());
+        Self {
+            id_hash: row.id_hash.clone(),
+            device: device
+                .as_ref()
+                .map_or_else(String::new, |d| describe_user_agent(&d.user_agent)),
+            ip: device.as_ref().map(|d| d.ip.clone()),
+            signed_in_at: device.as_ref().map(|d| d.signed_in_at),
+            last_seen: row.expires_at - idle_secs,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+/// "Browser on system" from a `User-Agent`, for people to recognise their devices. Order
+/// matters: Edge and Whale also say Chrome, Chrome also says Safari.
+pub fn describe_user_agent(agent: &str) -> String {
+    const BROWSERS: [(&str, &str); 8] = [
+        ("Edg/", "Edge"),
+        ("Whale/", "Whale"),
+        ("SamsungBrowser/", "Samsung Internet"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+    ];
+    const SYSTEMS: [(&str, &str); 7] = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ];
+    let browser = BROWSERS
+        .iter()
+        .find(|(m, _)| agent.contains(m))
+        .map(|b| b.1);
+    let system = SYSTEMS.iter().find(|(m, _)| agent.contains(m)).map(|s| s.1);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} · {s}"),
+        (Some(one), None) | (None, Some(one)) => one.to_owned(),
+        (None, None) => agent.chars().take(60).collect(),
+    }
+}
+
+impl Accounts<'_> {
+    /// The account's live sessions, most recently used first.
+    pub async fn sessions(
+        &self,
+        user_id: &str,
+        idle_secs: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let mut list: Vec<SessionInfo> = self
+            .store
+            .sessions_of(user_id)
+            .await?
+            .iter()
+            .map(|row| SessionInfo::of(row, idle_secs))
+            .collect();
+        list.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+        Ok(list)
+    }
+
+    /// Ends one of the account's sessions; false when it is not one of theirs (or gone).
+    pub async fn end_session(&self, user_id: &str, id_hash: &str) -> Result<bool, StoreError> {
+        self.store.delete_session_of(user_id, id_hash).await
+    }
+
+    /// Ends every session of the account except the one asking.
+    pub async fn end_other_sessions(&self, user_id: &str, keep: &str) -> Result<u64, StoreError> {
+        self.store.delete_sessions_of_except(user_id, keep).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents_people_recognise() {
+        let chrome_win = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(describe_user_agent(chrome_win), "Chrome · Windows");
+        let whale = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Whale/3.24 Mobile Safari/537.36";
+        assert_eq!(describe_user_agent(whale), "Whale · Android");
+        let safari_ios = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_user_agent(safari_ios), "Safari · iPhone");
+        assert_eq!(describe_user_agent("curl/8.5.0"), "curl/8.5.0");
+    }
+
+    #[test]
+    fn device_from_a_stored_record() {
+        let row = SessionRow {
+            id_hash: "h".into(),
+            expires_at: 10_000,
+            data: r#"{"id":"x","data":{"device":{"ip":"192.0.2.1","user_agent":"Firefox/130 (X11; Linux)","signed_in_at":5}},"expiry_date":"x"}"#.into(),
+        };
+        let info = SessionInfo::of(&row, 1000);
+        assert_eq!(info.device, "Firefox · Linux");
+        assert_eq!(info.ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!((info.signed_in_at, info.last_seen), (Some(5), 9000));
+        let bare = SessionInfo::of(
+            &SessionRow {
+                data: "{}".into(),
+                ..row
+            },
+            1000,
+        );
+        assert_eq!((bare.device.as_str(), bare.ip), ("", None));
+    }
+
+    #[test]
+    fn agents_are_bounded_and_clean() {
+        let d = DeviceInfo::new(
+            [127, 0, 0, 1].into(),
+            &format!("a\u{0}b{}", "x".repeat(1000)),
+            1,
+        );
+        assert!(d.user_agent.starts_with("ab") && d.user_agent.chars().count() == USER_AGENT_MAX);
+    }
+}

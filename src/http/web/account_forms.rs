@@ -1,0 +1,327 @@
+//! The account page's forms: each checks the CSRF token, asks the domain (`account::`) to do
+//! one thing, records it, and sends the person back to `/account` saying what happened — or
+//! shows the page again with what went wrong.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::account::render;
+use super::i18n::Texts;
+use super::mail_links::notice;
+use super::page::{Page, see_other};
+use super::signup::invalid_message;
+use crate::account::links::EmailChangeStarted;
+use crate::account::self_service::SelfServiceError;
+use crate::app::AppState;
+use crate::audit::{Event, Kind};
+use crate::http::client_ip::ClientIp;
+use crate::http::csrf::Csrf;
+use crate::http::error::PageError;
+use crate::http::session::{self, SignedIn};
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    session: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Everything a form handler needs, taken once.
+pub struct Ctx {
+    state: AppState,
+    t: &'static Texts,
+    lang: &'static str,
+    session: Session,
+    csrf: Csrf,
+    signed_in: SignedIn,
+    ip: std::net::IpAddr,
+}
+
+impl Ctx {
+    /// Back to the page, saying what happened.
+    fn done(&self, what: &str) -> Response {
+        see_other(&format!("/account?done={what}"))
+    }
+
+    /// The page again, with what went wrong.
+    async fn refused(
+        &self,
+        code: StatusCode,
+        message: &'static str,
+    ) -> Result<Response, PageError> {
+        render(
+            &self.state,
+            self.t,
+            &self.session,
+            &self.csrf,
+            &self.signed_in,
+            None,
+            Some((code, message)),
+        )
+        .await
+    }
+
+    fn audit(&self, action: &str) -> Event {
+        Event::new(Kind::Account)
+            .user(self.signed_in.user.id.clone())
+            .ip(self.ip)
+            .with("action", action)
+    }
+
+    fn record(&self, event: Event) {
+        self.state.audit.record(event, self.state.clock.now());
+    }
+
+    /// A refusal of the self-service rules, as the page shows it.
+    async fn self_service_error(&self, e: SelfServiceError) -> Result<Response, PageError> {
+        let t = self.t;
+        match e {
+            SelfServiceError::WrongPassword => {
+                self.refused(StatusCode::UNAUTHORIZED, t.acct.wrong_password)
+                    .await
+            }
+            SelfServiceError::NotConfirmed => {
+                self.refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    t.acct.delete_not_confirmed,
+                )
+                .await
+            }
+            SelfServiceError::Invalid(problems) => {
+                let first = problems
+                    .first()
+                    .map_or(t.error_generic, |p| invalid_message(t, p));
+                self.refused(StatusCode::UNPROCESSABLE_ENTITY, first).await
+            }
+            SelfServiceError::Throttled(secs) => Err(PageError::throttled(secs)),
+            SelfServiceError::Store(e) => Err(e.into()),
+            SelfServiceError::Hash(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Signed in, CSRF checked: the context of one account form.
+async fn open(
+    state: AppState,
+    page: &Page,
+    session: Session,
+    csrf: Csrf,
+    signed_in: SignedIn,
+    ip: std::net::IpAddr,
+    token: &str,
+) -> Result<Ctx, PageError> {
+    let lang = page.lang(None);
+    csrf.check(token)?;
+    Ok(Ctx {
+        state,
+        t: lang.texts(),
+        lang: lang.code(),
+        session,
+        csrf,
+        signed_in,
+        ip,
+    })
+}
+
+/// The extractors every account form takes.
+macro_rules! account_form {
+    ($name:ident, |$ctx:ident, $form:ident| $body:block) => {
+        pub async fn $name(
+            State(state): State<AppState>,
+            page: Page,
+            session: Session,
+            csrf: Csrf,
+            signed_in: SignedIn,
+            ClientIp(ip): ClientIp,
+            Form($form): Form<AccountForm>,
+        ) -> Result<Response, PageError> {
+            let $ctx = open(state, &page, session, csrf, signed_in, ip, &$form.csrf).await?;
+            $body
+        }
+    };
+}
+
+account_form!(profile, |ctx, form| {
+    let now = ctx.state.clock.now();
+    let accounts = ctx.state.accounts();
+    if let Err(e) = accounts
+        .set_own_name(&ctx.signed_in.user, &form.name, now)
+        .await
+    {
+        return ctx.self_service_error(e).await;
+    }
+    ctx.record(ctx.audit("name_changed"));
+    Ok(ctx.done("saved"))
+});
+
+account_form!(email, |ctx, form| {
+    let now = ctx.state.clock.now();
+    let t = ctx.t;
+    let started = ctx
+        .state
+        .links()
+        .change_email(&ctx.signed_in.user, &form.email, ctx.lang, now)
+        .await?;
+    match started {
+        EmailChangeStarted::LinkSent => {
+            ctx.record(ctx.audit("email_change_requested"));
+            Ok(ctx.done("email_sent"))
+        }
+        EmailChangeStarted::Changed => {
+            ctx.record(ctx.audit("email_changed"));
+            Ok(ctx.done("email_changed"))
+        }
+        EmailChangeStarted::Unchanged => Ok(ctx.done("saved")),
+        EmailChangeStarted::Invalid => {
+            ctx.refused(StatusCode::UNPROCESSABLE_ENTITY, t.email_invalid)
+                .await
+        }
+        EmailChangeStarted::Unavailable => {
+            ctx.refused(StatusCode::UNPROCESSABLE_ENTITY, t.signup_unavailable)
+                .await
+        }
+        EmailChangeStarted::NotSent => {
+            ctx.refused(StatusCode::TOO_MANY_REQUESTS, t.acct.mail_not_sent)
+                .await
+        }
+    }
+});
+
+account_form!(resend_verification, |ctx, form| {
+    let _ = &form;
+    let now = ctx.state.clock.now();
+    let sent = ctx
+        .state
+        .links()
+        .send_verification(&ctx.signed_in.user, ctx.lang, now)
+        .await?;
+    if sent == crate::account::links::Sent::Yes {
+        Ok(ctx.done("verification_sent"))
+    } else {
+        ctx.refused(StatusCode::TOO_MANY_REQUESTS, ctx.t.acct.mail_not_sent)
+            .await
+    }
+});
+
+account_form!(password, |ctx, form| {
+    let now = ctx.state.clock.now();
+    let this_session = session::id_hash(&ctx.session).unwrap_or_default();
+    let changed = ctx
+        .state
+        .accounts()
+        .change_password(
+            &ctx.signed_in.user,
+            form.current_password,
+            form.new_password,
+            &this_session,
+            ctx.ip,
+            now,
+            ctx.state.config.lifetimes.access_token,
+        )
+        .await;
+    match changed {
+        Ok(ended) => {
+            ctx.record(ctx.audit("password_changed").with("sessions_ended", ended));
+            // A new secret, a new session id (and CSRF token) for the one that stays.
+            ctx.session
+                .cycle_id()
+                .await
+                .map_err(session::SessionError::from)?;
+            ctx.csrf.rotate();
+            Ok(ctx.done("password_changed"))
+        }
+        Err(e) => ctx.self_service_error(e).await,
+    }
+});
+
+account_form!(end_session, |ctx, form| {
+    let ended = ctx
+        .state
+        .accounts()
+        .end_session(&ctx.signed_in.user.id, &form.session)
+        .await?;
+    if ended {
+        ctx.record(ctx.audit("session_ended"));
+    }
+    Ok(ctx.done("session_ended"))
+});
+
+account_form!(end_other_sessions, |ctx, form| {
+    let _ = &form;
+    let this_session = session::id_hash(&ctx.session).unwrap_or_default();
+    let ended = ctx
+        .state
+        .accounts()
+        .end_other_sessions(&ctx.signed_in.user.id, &this_session)
+        .await?;
+    ctx.record(ctx.audit("sessions_ended").with("sessions_ended", ended));
+    Ok(ctx.done("session_ended"))
+});
+
+account_form!(revoke_app, |ctx, form| {
+    let now = ctx.state.clock.now();
+    let user = &ctx.signed_in.user;
+    let revoked = ctx
+        .state
+        .accounts()
+        .revoke_consent(
+            &user.id,
+            &form.client_id,
+            now,
+            ctx.state.config.lifetimes.access_token,
+        )
+        .await
+        .map_err(PageError::unavailable)?;
+    if let Some(families) = revoked {
+        let event = Event::new(Kind::ConsentRevoked)
+            .user(user.id.clone())
+            .client(Some(&form.client_id))
+            .ip(ctx.ip)
+            .with("by", "user")
+            .with("grants_revoked", families);
+        ctx.record(event);
+    }
+    Ok(ctx.done("app_revoked"))
+});
+
+account_form!(delete, |ctx, form| {
+    let now = ctx.state.clock.now();
+    let user = &ctx.signed_in.user;
+    if let Err(e) = ctx
+        .state
+        .accounts()
+        .delete_own(user, form.confirm, ctx.ip, now)
+        .await
+    {
+        return ctx.self_service_error(e).await;
+    }
+    ctx.record(
+        ctx.audit("account_deleted")
+            .with("username", user.username.clone()),
+    );
+    session::sign_out(&ctx.session).await?;
+    let t = ctx.t;
+    Ok(notice(
+        t,
+        t.acct.delete_heading,
+        vec![t.acct.account_deleted.to_owned()],
+        Some(("/".to_owned(), t.back_link)),
+    ))
+});
