@@ -212,6 +212,15 @@ impl AppState {
         }
     }
 
+    /// Second factors (authenticator apps, recovery codes).
+    pub fn second_factors(&self) -> crate::account::second_factor::SecondFactors<'_> {
+        crate::account::second_factor::SecondFactors {
+            store: &self.store,
+            kek: self.keys.kek(),
+            hasher: &self.hasher,
+        }
+    }
+
     /// Mailed links (verification, password reset) for the accounts here.
     pub fn links(&self) -> crate::account::links::Links<'_> {
         crate::account::links::Links {

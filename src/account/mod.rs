@@ -3,10 +3,12 @@
 pub mod admin;
 pub mod links;
 pub mod password;
+pub mod second_factor;
 pub mod self_service;
 pub mod sessions;
 pub mod sign_in;
 pub mod throttle;
+pub mod totp;
 pub mod user;
 
 use crate::store::Store;

@@ -129,6 +129,9 @@ struct ClientCreate {
     /// a `resource` parameter (RFC 8707) may name (repeatable).
     #[arg(long = "audience")]
     audience: Vec<String>,
+    /// Its users must sign in with two factors (a password alone never gets a code).
+    #[arg(long)]
+    require_mfa: bool,
     #[arg(long)]
     json: bool,
 }
@@ -306,6 +309,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
                 backchannel_logout_uri: c.backchannel_logout_uri,
                 allowed_origins: c.allowed_origins,
                 access_token_audience: c.audience,
+                require_mfa: c.require_mfa,
             };
             match register(&store, &hasher, new, Clock::system().now()).await {
                 Ok((record, secret)) => {
@@ -384,6 +388,7 @@ fn client_json(c: &crate::store::ClientRecord) -> serde_json::Value {
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "allowed_origins": c.allowed_origins,
         "access_token_audience": c.access_token_audience,
+        "require_mfa": c.require_mfa,
         "created_at": c.created_at,
     })
 }

@@ -38,6 +38,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/authorize/resume", get(oauth::authorize::resume))
         .route("/login", get(web::login::show).post(web::login::submit))
         .route(
+            "/login/second-factor",
+            get(web::second_factor::show).post(web::second_factor::submit),
+        )
+        .route(
             "/login/link",
             get(web::federation::link_show).post(web::federation::link_submit),
         )
@@ -83,6 +87,23 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/account/delete",
             axum::routing::post(web::account_forms::delete),
+        )
+        .route("/account/2fa/totp", get(web::account_forms::totp_show))
+        .route(
+            "/account/2fa/totp/start",
+            axum::routing::post(web::account_forms::totp_start),
+        )
+        .route(
+            "/account/2fa/totp/confirm",
+            axum::routing::post(web::account_forms::totp_confirm),
+        )
+        .route(
+            "/account/2fa/totp/disable",
+            axum::routing::post(web::account_forms::totp_disable),
+        )
+        .route(
+            "/account/2fa/recovery",
+            axum::routing::post(web::account_forms::recovery_new),
         )
         .route(
             "/account/link/{provider}",

@@ -67,7 +67,12 @@ pub fn family_of(method: &Method, path: &str) -> Option<Family> {
         // Automation calls the admin API as it calls the token endpoint.
         p if p.starts_with("/admin/api/") => Some(Family::Token),
         paths::AUTHORIZE | "/authorize/resume" | paths::END_SESSION => Some(Family::Authorize),
-        p if p.starts_with("/login/") && p != "/login/link" && p != "/login/link/cancel" => {
+        p if p.starts_with("/login/")
+            && !matches!(
+                p,
+                "/login/link" | "/login/link/cancel" | "/login/second-factor"
+            ) =>
+        {
             Some(Family::Authorize)
         }
         // Gateways call this for every request they pass on, whatever its method.
@@ -212,6 +217,10 @@ mod tests {
         );
         assert_eq!(family_of(&Method::POST, "/login"), Some(Family::Forms));
         assert_eq!(family_of(&Method::POST, "/login/link"), Some(Family::Forms));
+        assert_eq!(
+            family_of(&Method::POST, "/login/second-factor"),
+            Some(Family::Forms)
+        );
         assert_eq!(family_of(&Method::GET, "/login"), None);
         assert_eq!(family_of(&Method::POST, "/gateway/verify/api/x"), None);
         assert_eq!(family_of(&Method::GET, "/jwks.json"), None);

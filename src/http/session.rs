@@ -326,6 +326,67 @@ pub async fn take_pending(session: &Session, id: &str) -> Result<Option<Pending>
     Ok(taken)
 }
 
+const SECOND_FACTOR: &str = "second_factor";
+const ENROLMENT: &str = "totp_enrolment";
+/// A first factor waits this long for its second.
+pub const SECOND_FACTOR_TTL: i64 = 5 * 60;
+
+/// A sign-in that has its first factor and waits for the second (or a current sign-in that
+/// must add one for a request), with the request it is for.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AwaitingSecondFactor {
+    pub sign_in: SignIn,
+    pub request_id: String,
+    pub started_at: i64,
+}
+
+pub async fn put_awaiting_second_factor(
+    session: &Session,
+    awaiting: &AwaitingSecondFactor,
+) -> Result<(), SessionError> {
+    keep_anonymous_short(session).await?;
+    session.insert(SECOND_FACTOR, awaiting).await?;
+    Ok(())
+}
+
+/// The sign-in waiting for its second factor, unless it waited too long.
+pub async fn awaiting_second_factor(
+    session: &Session,
+    now: i64,
+) -> Result<Option<AwaitingSecondFactor>, SessionError> {
+    let awaiting: Option<AwaitingSecondFactor> = session.get(SECOND_FACTOR).await?;
+    Ok(awaiting.filter(|a| now - a.started_at <= SECOND_FACTOR_TTL))
+}
+
+pub async fn forget_awaiting_second_factor(session: &Session) -> Result<(), SessionError> {
+    session
+        .remove::<AwaitingSecondFactor>(SECOND_FACTOR)
+        .await?;
+    Ok(())
+}
+
+/// An authenticator being set up on the account page.
+pub async fn put_enrolment(
+    session: &Session,
+    enrolment: &crate::account::second_factor::Enrolment,
+) -> Result<(), SessionError> {
+    session.insert(ENROLMENT, enrolment).await?;
+    Ok(())
+}
+
+pub async fn enrolment(
+    session: &Session,
+) -> Result<Option<crate::account::second_factor::Enrolment>, SessionError> {
+    Ok(session.get(ENROLMENT).await?)
+}
+
+pub async fn forget_enrolment(session: &Session) -> Result<(), SessionError> {
+    session
+        .remove::<crate::account::second_factor::Enrolment>(ENROLMENT)
+        .await?;
+    Ok(())
+}
+
 const ROUND_TRIPS: &str = "upstream";
 /// Round trips to providers at once (tabs); older ones are dropped first.
 const MAX_ROUND_TRIPS: usize = 4;

@@ -130,6 +130,8 @@ pub struct NewClient {
     pub allowed_origins: Vec<String>,
     /// Resource servers its access tokens are for (`aud`).
     pub access_token_audience: Vec<String>,
+    /// Its users must sign in with two factors.
+    pub require_mfa: bool,
 }
 
 /// The secret never reaches a log.
@@ -216,6 +218,7 @@ pub async fn register(
         backchannel_logout_uri: new.backchannel_logout_uri,
         allowed_origins: new.allowed_origins,
         access_token_audience: new.access_token_audience,
+        require_mfa: new.require_mfa,
         created_at: now,
         updated_at: now,
     };
@@ -367,6 +370,7 @@ pub(crate) fn fixture(public: bool) -> Client {
         backchannel_logout_uri: None,
         allowed_origins: vec![],
         access_token_audience: vec![],
+        require_mfa: false,
         created_at: 0,
         updated_at: 0,
     };

@@ -22,6 +22,7 @@ pub struct ClientChanges {
     pub backchannel_logout_uri: Option<Option<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub access_token_audience: Option<Vec<String>>,
+    pub require_mfa: Option<bool>,
 }
 
 /// Applies `changes` to the client `id`; `Ok(None)` when there is no such client.
@@ -59,6 +60,7 @@ pub async fn update(
         access_token_audience: changes
             .access_token_audience
             .unwrap_or(current.access_token_audience.clone()),
+        require_mfa: changes.require_mfa.unwrap_or(current.require_mfa),
     };
     let scopes = check_settings(&settings)?;
     let record = ClientRecord {
@@ -76,6 +78,7 @@ pub async fn update(
         backchannel_logout_uri: settings.backchannel_logout_uri,
         allowed_origins: settings.allowed_origins,
         access_token_audience: settings.access_token_audience,
+        require_mfa: settings.require_mfa,
         updated_at: now,
         ..current
     };

@@ -52,6 +52,7 @@ pub struct ProviderMetadata {
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
+    pub acr_values_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userinfo_signing_alg_values_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
@@ -100,6 +101,7 @@ impl ProviderMetadata {
             ],
             claims_supported: claims::SUPPORTED.to_vec(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+            acr_values_supported: crate::oidc::acr::SUPPORTED.to_vec(),
             userinfo_signing_alg_values_supported: vec![],
             code_challenge_methods_supported: vec!["S256"],
             claims_parameter_supported: false,

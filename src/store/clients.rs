@@ -23,13 +23,16 @@ pub struct ClientRecord {
     pub allowed_origins: Vec<String>,
     /// Resource servers (RFC 8707 absolute URIs) its access tokens may name in `aud`.
     pub access_token_audience: Vec<String>,
+    /// Its users must sign in with two factors.
+    pub require_mfa: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 const COLUMNS: &str = "id, name, secret_hash, token_endpoint_auth_method, redirect_uris, \
     post_logout_redirect_uris, grant_types, scopes, skip_consent, id_token_signed_response_alg, \
-    backchannel_logout_uri, allowed_origins, access_token_audience, created_at, updated_at";
+    backchannel_logout_uri, allowed_origins, access_token_audience, created_at, updated_at, \
+    require_mfa";
 
 fn from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {
@@ -48,6 +51,7 @@ fn from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> {
         backchannel_logout_uri: row.try_get("backchannel_logout_uri")?,
         allowed_origins: json_list(&row.try_get::<String, _>("allowed_origins")?)?,
         access_token_audience: json_list(&row.try_get::<String, _>("access_token_audience")?)?,
+        require_mfa: get_bool(row, "require_mfa")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -58,7 +62,7 @@ impl Store {
     pub async fn insert_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO clients ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -75,6 +79,7 @@ impl Store {
         .bind(to_json_list(&c.access_token_audience))
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(c.require_mfa)
         .execute(&mut *self.conn().await?)
         .await
         .map_err(StoreError::from_insert)?;
@@ -105,7 +110,8 @@ impl Store {
             "UPDATE clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
              grant_types = $4, scopes = $5, skip_consent = $6, \
              id_token_signed_response_alg = $7, backchannel_logout_uri = $8, \
-             allowed_origins = $9, access_token_audience = $10, updated_at = $11 WHERE id = $12",
+             allowed_origins = $9, access_token_audience = $10, updated_at = $11, \
+             require_mfa = $13 WHERE id = $12",
         )
         .bind(&c.name)
         .bind(to_json_list(&c.redirect_uris))
@@ -119,6 +125,7 @@ impl Store {
         .bind(to_json_list(&c.access_token_audience))
         .bind(c.updated_at)
         .bind(&c.id)
+        .bind(c.require_mfa)
         .execute(&mut *self.conn().await?)
         .await?;
         self.announce_client_change(&c.id).await;

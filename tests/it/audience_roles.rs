@@ -23,6 +23,7 @@ async fn access_tokens_name_the_resource_server_the_client_registered(db: TestDb
     let web = app
         .register(NewClient {
             access_token_audience: vec![API.into(), BILLING.into()],
+            require_mfa: false,
             ..web_client(AuthMethod::ClientSecretBasic, true)
         })
         .await;
@@ -33,6 +34,7 @@ async fn access_tokens_name_the_resource_server_the_client_registered(db: TestDb
             grant_types: vec![GrantType::ClientCredentials],
             scopes: "api.read".into(),
             access_token_audience: vec![API.into()],
+            require_mfa: false,
             ..web_client(AuthMethod::ClientSecretBasic, true)
         })
         .await;

@@ -29,6 +29,7 @@ async fn api_client(app: &TestApp) -> Registered {
         grant_types: vec![GrantType::ClientCredentials],
         scopes: "api.read api.write".into(),
         access_token_audience: vec![API.into()],
+        require_mfa: false,
         ..web_client(AuthMethod::ClientSecretBasic, true)
     })
     .await

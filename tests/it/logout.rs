@@ -60,6 +60,7 @@ async fn logout_client(app: &TestApp, backchannel: Option<String>) -> Registered
         backchannel_logout_uri: backchannel,
         allowed_origins: vec![],
         access_token_audience: vec![],
+        require_mfa: false,
     };
     app.register(new).await
 }

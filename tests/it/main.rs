@@ -33,3 +33,4 @@ mod pages;
 mod readiness;
 mod sign_in;
 mod tokens;
+mod two_factor;

@@ -31,6 +31,8 @@ pub struct ClientView {
     pub backchannel_logout_uri: Option<String>,
     pub allowed_origins: Vec<String>,
     pub access_token_audience: Vec<String>,
+    /// Its users must sign in with two factors.
+    pub require_mfa: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -50,6 +52,7 @@ impl From<ClientRecord> for ClientView {
             backchannel_logout_uri: c.backchannel_logout_uri,
             allowed_origins: c.allowed_origins,
             access_token_audience: c.access_token_audience,
+            require_mfa: c.require_mfa,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -82,6 +85,8 @@ pub struct NewClientBody {
     pub allowed_origins: Vec<String>,
     #[serde(default)]
     pub access_token_audience: Vec<String>,
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 /// A registered client and, for a confidential one, its secret: shown only in this answer.
@@ -157,6 +162,7 @@ pub async fn create(
         backchannel_logout_uri: body.backchannel_logout_uri,
         allowed_origins: body.allowed_origins,
         access_token_audience: body.access_token_audience,
+        require_mfa: body.require_mfa,
     };
     let now = state.clock.now();
     let (record, client_secret) = register(&state.store, &state.hasher, new, now).await?;
@@ -220,6 +226,7 @@ pub struct ClientUpdate {
     pub backchannel_logout_uri: Option<String>,
     pub allowed_origins: Option<Vec<String>>,
     pub access_token_audience: Option<Vec<String>>,
+    pub require_mfa: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/clients/{id}", tag = "clients", request_body = ClientUpdate,
@@ -248,6 +255,7 @@ pub async fn update(
             .map(|uri| Some(uri).filter(|u| !u.is_empty())),
         allowed_origins: body.allowed_origins,
         access_token_audience: body.access_token_audience,
+        require_mfa: body.require_mfa,
     };
     let now = state.clock.now();
     let record = crate::oauth::client_update::update(&state.store, &id, changes, now)

@@ -3,6 +3,7 @@
 //! it out.
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -83,6 +84,24 @@ pub async fn advance(
         Next::Consent => {
             let id = session::put_pending(session, id, pending).await?;
             format!("/consent?request={id}")
+        }
+        Next::SecondFactor => {
+            let id = session::put_pending(session, id, pending).await?;
+            let Some(sign_in) = sign_in else {
+                return Err(PageError::request_expired());
+            };
+            let now = state.clock.now();
+            return crate::http::web::login::ask_second_factor(session, sign_in.clone(), &id, now)
+                .await;
+        }
+        Next::SetUpSecondFactor => {
+            if let Some(id) = id {
+                session::take_pending(session, id).await?;
+            }
+            return Err(
+                PageError::new(StatusCode::FORBIDDEN, |t| t.acct.app_requires_two_factors)
+                    .back("/account", |t| t.back_to_account),
+            );
         }
         Next::Issue(sign_in) => {
             // Taken before the code exists: one pending request yields one code.

@@ -48,6 +48,7 @@ fn done_message(t: &'static Texts, done: &str) -> Option<&'static str> {
         "password_changed" => t.acct.password_changed,
         "session_ended" => t.acct.sessions_ended,
         "app_revoked" => t.acct.app_revoked,
+        "totp_disabled" => t.acct.two_factor_disabled,
         _ => return None,
     })
 }
@@ -151,6 +152,12 @@ pub async fn render(
             since: when(consent.created_at),
         });
     }
+    let second = state.second_factors();
+    let totp = state.store.totp_of(&user.id).await?;
+    let recovery_left = match &totp {
+        Some(_) => second.recovery_codes_left(&user.id).await?,
+        None => 0,
+    };
     let (code, error) = match error {
         Some((code, message)) => (code, Some(message.to_owned())),
         None => (StatusCode::OK, None),
@@ -171,6 +178,8 @@ pub async fn render(
         link_options,
         sessions,
         apps,
+        totp_since: totp.map(|t| when(t.created_at)),
+        recovery_left,
     };
     Ok((code, no_store(view.into_response())).into_response())
 }

@@ -5,16 +5,19 @@
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::account::render;
+use super::i18n::EN;
 use super::i18n::Texts;
 use super::mail_links::notice;
-use super::page::{Page, see_other};
+use super::page::{Page, no_store, see_other};
 use super::signup::invalid_message;
+use super::views::{RecoveryCodesPage, TotpSetupPage};
 use crate::account::links::EmailChangeStarted;
+use crate::account::second_factor::SecondFactorError;
 use crate::account::self_service::SelfServiceError;
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
@@ -41,6 +44,8 @@ pub struct AccountForm {
     client_id: String,
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    code: String,
 }
 
 /// Everything a form handler needs, taken once.
@@ -89,6 +94,55 @@ impl Ctx {
         self.state.audit.record(event, self.state.clock.now());
     }
 
+    /// Asks again who this is before a change to how the account signs in: the current
+    /// password, else a code of its second factor, else a sign-in of the last 15 minutes.
+    /// `Some(page)` is the refusal to show.
+    async fn reconfirm(&self, form: &AccountForm) -> Result<Option<Response>, PageError> {
+        let user = &self.signed_in.user;
+        let now = self.state.clock.now();
+        if user.password_hash.is_some() {
+            let confirmed = self
+                .state
+                .accounts()
+                .confirm_password(user, form.current_password.clone(), self.ip, now)
+                .await;
+            return match confirmed {
+                Ok(()) => Ok(None),
+                Err(e) => self.self_service_error(e).await.map(Some),
+            };
+        }
+        let second = self.state.second_factors();
+        if second.enrolled(&user.id).await? {
+            return match second.check(&user.id, &form.code, self.ip, now).await {
+                Ok(_) => Ok(None),
+                Err(e) => self.second_factor_error(e).await.map(Some),
+            };
+        }
+        if now - self.signed_in.sign_in.auth_time <= RECENT_SIGN_IN {
+            Ok(None)
+        } else {
+            self.refused(StatusCode::UNAUTHORIZED, self.t.acct.sign_in_again)
+                .await
+                .map(Some)
+        }
+    }
+
+    async fn second_factor_error(&self, e: SecondFactorError) -> Result<Response, PageError> {
+        match e {
+            SecondFactorError::WrongCode => {
+                self.refused(StatusCode::UNAUTHORIZED, self.t.acct.wrong_code)
+                    .await
+            }
+            SecondFactorError::Throttled(secs) => Err(PageError::throttled(secs)),
+            SecondFactorError::EnrolmentExpired => {
+                self.refused(StatusCode::UNPROCESSABLE_ENTITY, self.t.acct.setup_expired)
+                    .await
+            }
+            SecondFactorError::Sealed(e) => Err(PageError::unavailable(e)),
+            SecondFactorError::Store(e) => Err(e.into()),
+        }
+    }
+
     /// A refusal of the self-service rules, as the page shows it.
     async fn self_service_error(&self, e: SelfServiceError) -> Result<Response, PageError> {
         let t = self.t;
@@ -116,6 +170,9 @@ impl Ctx {
         }
     }
 }
+
+/// A sign-in this recent may change how an account without password or second factor signs in.
+const RECENT_SIGN_IN: i64 = 15 * 60;
 
 /// Signed in, CSRF checked: the context of one account form.
 async fn open(
@@ -325,3 +382,137 @@ account_form!(delete, |ctx, form| {
         Some(("/".to_owned(), t.back_link)),
     ))
 });
+
+account_form!(totp_start, |ctx, form| {
+    if let Some(refused) = ctx.reconfirm(&form).await? {
+        return Ok(refused);
+    }
+    let now = ctx.state.clock.now();
+    let enrolment = ctx
+        .state
+        .second_factors()
+        .begin_enrolment(&ctx.signed_in.user.id, now)
+        .map_err(PageError::unavailable)?;
+    session::put_enrolment(&ctx.session, &enrolment).await?;
+    Ok(see_other("/account/2fa/totp"))
+});
+
+/// `GET /account/2fa/totp`: the QR code and key of the authenticator being set up.
+pub async fn totp_show(
+    State(state): State<AppState>,
+    page: Page,
+    session: Session,
+    csrf: Csrf,
+    signed_in: SignedIn,
+) -> Result<Response, PageError> {
+    let t = page.lang(None).texts();
+    totp_setup_page(&state, t, &session, &csrf, &signed_in, None).await
+}
+
+async fn totp_setup_page(
+    state: &AppState,
+    t: &'static Texts,
+    session: &Session,
+    csrf: &Csrf,
+    signed_in: &SignedIn,
+    error: Option<(StatusCode, &'static str)>,
+) -> Result<Response, PageError> {
+    let now = state.clock.now();
+    let Some(enrolment) = session::enrolment(session)
+        .await?
+        .filter(|e| now - e.started_at <= crate::account::second_factor::ENROLMENT_TTL)
+    else {
+        return Ok(see_other("/account"));
+    };
+    let user = &signed_in.user;
+    let host = url::Url::parse(state.config.issuer.as_str())
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let issuer_name = format!("{} ({host})", EN.site_name);
+    let shown = state
+        .second_factors()
+        .show_enrolment(&user.id, &user.username, &issuer_name, &enrolment)
+        .map_err(PageError::unavailable)?;
+    let (code, error) = match error {
+        Some((code, message)) => (code, Some(message.to_owned())),
+        None => (StatusCode::OK, None),
+    };
+    let view = TotpSetupPage {
+        t,
+        csrf: csrf.token(),
+        secret: shown.secret,
+        otpauth_uri: shown.otpauth_uri,
+        qr: shown.qr,
+        error,
+    };
+    Ok((code, no_store(view.into_response())).into_response())
+}
+
+account_form!(totp_confirm, |ctx, form| {
+    let now = ctx.state.clock.now();
+    let user_id = &ctx.signed_in.user.id;
+    let Some(enrolment) = session::enrolment(&ctx.session).await? else {
+        return Ok(see_other("/account"));
+    };
+    let confirmed = ctx
+        .state
+        .second_factors()
+        .confirm_enrolment(user_id, &enrolment, &form.code, now)
+        .await;
+    match confirmed {
+        Ok(codes) => {
+            session::forget_enrolment(&ctx.session).await?;
+            ctx.record(ctx.audit("totp_enabled"));
+            Ok(recovery_codes(ctx.t, codes))
+        }
+        Err(SecondFactorError::WrongCode) => {
+            let error = Some((StatusCode::UNPROCESSABLE_ENTITY, ctx.t.acct.wrong_code));
+            totp_setup_page(
+                &ctx.state,
+                ctx.t,
+                &ctx.session,
+                &ctx.csrf,
+                &ctx.signed_in,
+                error,
+            )
+            .await
+        }
+        Err(e) => ctx.second_factor_error(e).await,
+    }
+});
+
+account_form!(recovery_new, |ctx, form| {
+    if let Some(refused) = ctx.reconfirm(&form).await? {
+        return Ok(refused);
+    }
+    let now = ctx.state.clock.now();
+    let second = ctx.state.second_factors();
+    let user_id = &ctx.signed_in.user.id;
+    if !second.enrolled(user_id).await? {
+        return Ok(see_other("/account"));
+    }
+    let codes = second.new_recovery_codes(user_id, now).await?;
+    ctx.record(ctx.audit("recovery_codes_replaced"));
+    Ok(recovery_codes(ctx.t, codes))
+});
+
+account_form!(totp_disable, |ctx, form| {
+    if let Some(refused) = ctx.reconfirm(&form).await? {
+        return Ok(refused);
+    }
+    if ctx
+        .state
+        .second_factors()
+        .disable(&ctx.signed_in.user.id)
+        .await?
+    {
+        ctx.record(ctx.audit("totp_disabled"));
+    }
+    Ok(ctx.done("totp_disabled"))
+});
+
+/// The recovery codes, once; never cached.
+fn recovery_codes(t: &'static Texts, codes: Vec<String>) -> Response {
+    no_store(RecoveryCodesPage { t, codes }.into_response())
+}

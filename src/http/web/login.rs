@@ -171,6 +171,12 @@ pub async fn finish_sign_in(
     request_id: &str,
     device: &Device,
 ) -> Result<Response, PageError> {
+    // An account with a second factor signs in with it, whatever the first was.
+    if !crate::oidc::acr::is_multi_factor(&signed_in.amr)
+        && state.second_factors().enrolled(&signed_in.user_id).await?
+    {
+        return ask_second_factor(session, signed_in.clone(), request_id, state.clock.now()).await;
+    }
     let ip = device.ip;
     let info = DeviceInfo::new(ip, &device.user_agent, signed_in.auth_time);
     session::sign_in(
@@ -199,6 +205,25 @@ pub async fn finish_sign_in(
         .append_pair("request", &id)
         .finish();
     Ok(see_other(&format!("/authorize/resume?{q}")))
+}
+
+/// Keeps `sign_in` waiting for its second factor and sends the person to give it.
+pub async fn ask_second_factor(
+    session: &Session,
+    sign_in: SignIn,
+    request_id: &str,
+    now: i64,
+) -> Result<Response, PageError> {
+    let awaiting = session::AwaitingSecondFactor {
+        sign_in,
+        request_id: request_id.to_owned(),
+        started_at: now,
+    };
+    session::put_awaiting_second_factor(session, &awaiting).await?;
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("request", request_id)
+        .finish();
+    Ok(see_other(&format!("/login/second-factor?{q}")))
 }
 
 /// A password attempt that failed, for the audit trail (success is recorded by

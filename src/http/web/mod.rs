@@ -8,6 +8,7 @@ pub mod login;
 pub mod logout;
 pub mod mail_links;
 pub mod page;
+pub mod second_factor;
 pub mod signup;
 pub mod texts;
 pub mod texts_account;

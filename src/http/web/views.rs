@@ -106,6 +106,39 @@ pub struct AccountPage {
     pub link_options: Vec<LinkOption>,
     pub sessions: Vec<SessionRowView>,
     pub apps: Vec<AppView>,
+    /// When the authenticator app was set up, if it is on.
+    pub totp_since: Option<String>,
+    pub recovery_left: i64,
+}
+
+/// The second step of a sign-in: a code from the authenticator app or a recovery code.
+#[derive(Template, WebTemplate)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub request: String,
+    pub error: Option<String>,
+}
+
+/// Setting up an authenticator app: the QR code, the key, the confirming code.
+#[derive(Template, WebTemplate)]
+#[template(path = "totp_setup.html")]
+pub struct TotpSetupPage {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Recovery codes, shown once.
+#[derive(Template, WebTemplate)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub t: &'static Texts,
+    pub codes: Vec<String>,
 }
 
 /// A short message page: what happened, and where to go next.

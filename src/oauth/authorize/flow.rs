@@ -95,6 +95,16 @@ pub async fn decide(
             .and_then(|scope| Scopes::parse(&scope)),
         None => None,
     };
+    // Looked up only when two factors may be needed.
+    let has_second_factor = match sign_in {
+        Some(s)
+            if (client.record.require_mfa || request.asks_for_two_factors())
+                && !crate::oidc::acr::is_multi_factor(&s.amr) =>
+        {
+            ctx.store.totp_of(&s.user_id).await?.is_some()
+        }
+        _ => false,
+    };
     let hint_subject = request
         .id_token_hint
         .as_deref()
@@ -106,6 +116,7 @@ pub async fn decide(
             hint_subject: hint_subject.as_deref(),
             client: &client,
             remembered: remembered.as_ref(),
+            has_second_factor,
             now: ctx.now,
         },
     );

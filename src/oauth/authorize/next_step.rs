@@ -9,6 +9,7 @@ use crate::account::sign_in::SignIn;
 use crate::oauth::client::Client;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::scope::Scopes;
+use crate::oidc::acr;
 
 use super::request::AuthorizationRequest;
 
@@ -64,6 +65,10 @@ pub enum LoginReason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
     Login(LoginReason),
+    /// The sign-in must add a second factor (the client or the request asks for two).
+    SecondFactor,
+    /// The client requires two factors and the account has no second factor to offer.
+    SetUpSecondFactor,
     Consent,
     /// Issue a code to this sign-in.
     Issue(SignIn),
@@ -80,6 +85,8 @@ pub struct Situation<'a> {
     pub client: &'a Client,
     /// Scopes the signed-in person granted this client before.
     pub remembered: Option<&'a Scopes>,
+    /// Whether the signed-in account has a second factor.
+    pub has_second_factor: bool,
     pub now: i64,
 }
 
@@ -95,6 +102,9 @@ pub fn next_step(pending: &Pending, situation: &Situation<'_>) -> Next {
         }
         (_, reason) => return Next::Login(reason.unwrap_or(LoginReason::NotSignedIn)),
     };
+    if let Some(next) = second_factor_step(pending, situation, sign_in) {
+        return next;
+    }
     match &pending.consent {
         Some(answer) if answer.sid == sign_in.sid && answer.allowed => {
             return Next::Issue(sign_in.clone());
@@ -117,6 +127,35 @@ pub fn next_step(pending: &Pending, situation: &Situation<'_>) -> Next {
         return Next::Consent;
     }
     Next::Issue(sign_in.clone())
+}
+
+/// Two factors, when the client requires them or the request asks (`acr_values`) and the
+/// sign-in has one: the second is asked for if the account has one; otherwise a client that
+/// requires two gets nothing, and a request that only asked goes on (`acr` says what it got).
+fn second_factor_step(
+    pending: &Pending,
+    situation: &Situation<'_>,
+    sign_in: &SignIn,
+) -> Option<Next> {
+    let request = &pending.request;
+    let required = situation.client.record.require_mfa;
+    if !(required || request.asks_for_two_factors()) || acr::is_multi_factor(&sign_in.amr) {
+        return None;
+    }
+    if !situation.has_second_factor && !required {
+        return None;
+    }
+    if request.prompt.none {
+        return Some(Next::Refuse(OAuthError::new(
+            ErrorCode::InteractionRequired,
+            "the user must sign in with a second factor",
+        )));
+    }
+    Some(if situation.has_second_factor {
+        Next::SecondFactor
+    } else {
+        Next::SetUpSecondFactor
+    })
 }
 
 /// Whether the person must (re-)authenticate before this request can go on (OIDC Core
@@ -180,6 +219,7 @@ mod tests {
             login_hint: None,
             ui_locales: None,
             id_token_hint: None,
+            acr_values: None,
         }
     }
 
@@ -207,9 +247,61 @@ mod tests {
                 hint_subject: hint,
                 client: &client,
                 remembered,
+                has_second_factor: false,
                 now: 2000,
             },
         )
+    }
+
+    fn decide_mfa(p: &Pending, sign_in: &SignIn, required: bool, enrolled: bool) -> Next {
+        let mut client = fixture(false);
+        client.record.require_mfa = required;
+        let remembered = Scopes::parse("openid profile email");
+        next_step(
+            p,
+            &Situation {
+                sign_in: Some(sign_in),
+                hint_subject: None,
+                client: &client,
+                remembered: remembered.as_ref(),
+                has_second_factor: enrolled,
+                now: 2000,
+            },
+        )
+    }
+
+    #[test]
+    fn two_factors_when_the_client_requires_or_the_request_asks() {
+        let password = signed_in("u1", 1000, "sid-1");
+        let mut both = password.clone();
+        both.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+        let p = Pending::new(request(), 2000);
+        assert_eq!(decide_mfa(&p, &password, true, true), Next::SecondFactor);
+        assert_eq!(
+            decide_mfa(&p, &password, true, false),
+            Next::SetUpSecondFactor
+        );
+        assert!(matches!(decide_mfa(&p, &both, true, true), Next::Issue(_)));
+        assert!(
+            matches!(decide_mfa(&p, &password, false, true), Next::Issue(_)),
+            "nobody asked"
+        );
+        let mut asks = Pending::new(request(), 2000);
+        asks.request.acr_values = Some(acr::TWO_FACTORS.into());
+        assert_eq!(
+            decide_mfa(&asks, &password, false, true),
+            Next::SecondFactor
+        );
+        assert!(
+            matches!(decide_mfa(&asks, &password, false, false), Next::Issue(_)),
+            "asked, not required: goes on with one factor"
+        );
+        let mut none = Pending::new(request(), 2000);
+        none.request.prompt.none = true;
+        assert_eq!(
+            code(&decide_mfa(&none, &password, true, true)),
+            Some(ErrorCode::InteractionRequired)
+        );
     }
 
     fn code(next: &Next) -> Option<ErrorCode> {

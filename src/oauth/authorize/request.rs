@@ -28,6 +28,9 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub id_token_hint: Option<String>,
+    /// Requested authentication context classes (OIDC Core §3.1.2.1), space-separated.
+    #[serde(default)]
+    pub acr_values: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -48,6 +51,13 @@ impl AuthorizationRequest {
 
     pub fn is_openid(&self) -> bool {
         self.scopes().contains(OPENID)
+    }
+
+    /// Whether the request asks for a sign-in with two factors (`acr_values`).
+    pub fn asks_for_two_factors(&self) -> bool {
+        self.acr_values
+            .as_deref()
+            .is_some_and(crate::oidc::acr::asks_for_two_factors)
     }
 }
 
@@ -241,6 +251,7 @@ pub fn validate(
         login_hint: get("login_hint")?.map(str::to_owned),
         ui_locales: get("ui_locales")?.map(str::to_owned),
         id_token_hint: get("id_token_hint")?.map(str::to_owned),
+        acr_values: get("acr_values")?.map(str::to_owned),
     })
 }
 

@@ -157,6 +157,7 @@ impl Signed<'_> {
                 at_hash: Some(id_token::at_hash(&access_token)),
                 sid: self.sid.map(str::to_owned),
                 amr: self.amr.to_vec(),
+                acr: Some(crate::oidc::acr::acr_of(self.amr).to_owned()),
                 idp: self.idp.map(str::to_owned),
                 profile: claims::for_scopes(self.user, scopes),
             };

@@ -47,6 +47,7 @@ pub fn web_client(auth: AuthMethod, skip_consent: bool) -> NewClient {
         backchannel_logout_uri: None,
         allowed_origins: vec![],
         access_token_audience: vec![],
+        require_mfa: false,
     }
 }
 

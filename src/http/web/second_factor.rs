@@ -1,0 +1,161 @@
+//! The second step of a sign-in: a code from the authenticator app, or a recovery code. The
+//! sign-in waiting for it (from a password, an upstream provider, or a current sign-in that
+//! a request asks to step up) is in the session; once the code is right it is finished like
+//! any other sign-in, now with `otp` and `mfa` among its methods.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::login::finish_sign_in;
+use super::page::{Page, no_store, retry_after, see_other};
+use super::views::SecondFactorPage;
+use crate::account::second_factor::{SecondFactorError, Used};
+use crate::app::AppState;
+use crate::audit::{Event, Kind};
+use crate::http::client_ip::Device;
+use crate::http::csrf::Csrf;
+use crate::http::error::PageError;
+use crate::http::oauth::authorize::RequestId;
+use crate::http::session;
+use crate::oidc::acr;
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn back_to_login(request: &str) -> Response {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("request", request)
+        .finish();
+    see_other(&format!("/login?{q}"))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    session: Session,
+    csrf: Csrf,
+    Query(q): Query<RequestId>,
+) -> Result<Response, PageError> {
+    let pending = session::get_pending(&session, &q.request).await?;
+    let t = page
+        .lang(
+            pending
+                .as_ref()
+                .and_then(|p| p.request.ui_locales.as_deref()),
+        )
+        .texts();
+    let now = state.clock.now();
+    if session::awaiting_second_factor(&session, now)
+        .await?
+        .is_none()
+    {
+        return Ok(back_to_login(&q.request));
+    }
+    let view = SecondFactorPage {
+        t,
+        csrf: csrf.token(),
+        request: q.request,
+        error: None,
+    };
+    Ok(no_store(view.into_response()))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    page: Page,
+    session: Session,
+    csrf: Csrf,
+    device: Device,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let pending = session::get_pending(&session, &form.request).await?;
+    let t = page
+        .lang(
+            pending
+                .as_ref()
+                .and_then(|p| p.request.ui_locales.as_deref()),
+        )
+        .texts();
+    let now = state.clock.now();
+    let again = |status: StatusCode, message: &str| {
+        let view = SecondFactorPage {
+            t,
+            csrf: csrf.token(),
+            request: form.request.clone(),
+            error: Some(message.to_owned()),
+        };
+        (status, no_store(view.into_response())).into_response()
+    };
+    if csrf.check(&form.csrf).is_err() {
+        return Ok(again(StatusCode::FORBIDDEN, t.csrf_failed));
+    }
+    let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
+        return Ok(back_to_login(&form.request));
+    };
+    let user_id = awaiting.sign_in.user_id.clone();
+    let checked = state
+        .second_factors()
+        .check(&user_id, &form.code, device.ip, now)
+        .await;
+    let client_id = pending.as_ref().map(|p| p.request.client_id.as_str());
+    let used = match checked {
+        Ok(used) => used,
+        Err(e) => {
+            let kind = match e {
+                SecondFactorError::Throttled(_) => Kind::Lockout,
+                _ => Kind::SignInFailed,
+            };
+            let event = Event::new(kind)
+                .user(user_id)
+                .client(client_id)
+                .ip(device.ip)
+                .with("method", "otp");
+            state.audit.record(event, now);
+            return match e {
+                SecondFactorError::WrongCode => {
+                    Ok(again(StatusCode::UNAUTHORIZED, t.acct.wrong_code))
+                }
+                SecondFactorError::Throttled(secs) => Ok(retry_after(
+                    again(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &t.throttled_message(secs.unsigned_abs()),
+                    ),
+                    secs,
+                )),
+                SecondFactorError::Store(e) => Err(e.into()),
+                other => Err(PageError::unavailable(other)),
+            };
+        }
+    };
+    session::forget_awaiting_second_factor(&session).await?;
+    let mut sign_in = awaiting.sign_in;
+    sign_in.amr = acr::with_second_factor(&sign_in.amr);
+    sign_in.auth_time = now;
+    if used == Used::RecoveryCode {
+        let event = Event::new(Kind::Account)
+            .user(sign_in.user_id.clone())
+            .ip(device.ip)
+            .with("action", "recovery_code_used");
+        state.audit.record(event, now);
+    }
+    finish_sign_in(
+        &state,
+        &session,
+        &csrf,
+        &sign_in,
+        &awaiting.request_id,
+        &device,
+    )
+    .await
+}
