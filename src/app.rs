@@ -67,6 +67,8 @@ pub struct Services {
     pub audit: Arc<crate::audit::Audit>,
     /// Account mail (verification, password reset), or off.
     pub mailer: crate::mail::Mailer,
+    /// The WebAuthn relying party, or `None` when the issuer is on an IP address.
+    pub webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +140,13 @@ impl AppState {
                 .map_err(|e| StartError::Mail(e.to_string()))?,
             None => crate::mail::Mailer::off(metrics.clone()),
         };
+        let webauthn = crate::account::passkeys::relying_party(config.issuer.as_str(), "munjigi");
+        if webauthn.is_none() {
+            tracing::info!(
+                issuer = %config.issuer,
+                "passkeys are off: WebAuthn needs the issuer on a domain name (localhost will do locally)"
+            );
+        }
         Ok(Self(Arc::new(Services {
             config: Arc::new(config),
             store,
@@ -155,6 +164,7 @@ impl AppState {
             metrics,
             audit,
             mailer,
+            webauthn,
         })))
     }
 
@@ -209,6 +219,14 @@ impl AppState {
         crate::account::Accounts {
             store: &self.store,
             throttle: &self.throttle,
+        }
+    }
+
+    /// Passkeys (WebAuthn).
+    pub fn passkeys(&self) -> crate::account::passkeys::Passkeys<'_> {
+        crate::account::passkeys::Passkeys {
+            store: &self.store,
+            webauthn: self.webauthn.as_ref(),
         }
     }
 

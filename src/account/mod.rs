@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod links;
+pub mod passkeys;
 pub mod password;
 pub mod second_factor;
 pub mod self_service;

@@ -72,8 +72,13 @@ fn sealing_id(user_id: &str) -> String {
 }
 
 impl SecondFactors<'_> {
-    /// Whether the account signs in with a second factor.
+    /// Whether the account signs in with a second factor (an authenticator app or a passkey).
     pub async fn enrolled(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.store.has_second_factor(user_id).await
+    }
+
+    /// Whether the account has an authenticator app (codes can confirm who this is).
+    pub async fn has_authenticator(&self, user_id: &str) -> Result<bool, StoreError> {
         Ok(self.store.totp_of(user_id).await?.is_some())
     }
 

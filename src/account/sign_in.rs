@@ -48,6 +48,27 @@ impl SignIn {
         }
     }
 
+    /// A sign-in with a passkey alone, just now, proving `amr` (`account::passkeys::methods`).
+    pub fn passkey(user_id: String, amr: Vec<String>, now: i64) -> Self {
+        Self {
+            user_id,
+            auth_time: now,
+            amr,
+            sid: random_token(),
+            idp: None,
+        }
+    }
+
+    /// How it was made, for the audit trail and metrics: the provider, `passkey` or
+    /// `password`.
+    pub fn method(&self) -> &str {
+        match &self.idp {
+            Some(idp) => idp,
+            None if self.amr.first().is_some_and(|m| m == "hwk" || m == "swk") => "passkey",
+            None => "password",
+        }
+    }
+
     /// Whether this sign-in may still be used: within the absolute session lifetime.
     pub fn is_current(&self, now: i64, absolute_lifetime: i64) -> bool {
         now - self.auth_time <= absolute_lifetime

@@ -42,6 +42,27 @@ pub fn routes(state: AppState) -> Router {
             get(web::second_factor::show).post(web::second_factor::submit),
         )
         .route(
+            "/login/passkey/options",
+            axum::routing::post(web::passkeys::sign_in_options),
+        )
+        .route(
+            "/login/passkey",
+            axum::routing::post(web::passkeys::sign_in),
+        )
+        .route(
+            "/account/passkeys/options",
+            axum::routing::post(web::passkeys::register_options),
+        )
+        .route(
+            "/account/passkeys",
+            axum::routing::post(web::passkeys::register),
+        )
+        .route(
+            "/account/passkeys/remove",
+            axum::routing::post(web::account_forms::passkey_remove),
+        )
+        .route("/static/passkeys.js", get(passkeys_script))
+        .route(
             "/login/link",
             get(web::federation::link_show).post(web::federation::link_submit),
         )
@@ -203,6 +224,23 @@ pub fn routes(state: AppState) -> Router {
 }
 
 /// The one stylesheet, compiled in so the binary needs no files beside it.
+/// The one script of the pages: the passkey buttons (WebAuthn has no form-only way).
+async fn passkeys_script() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../../static/passkeys.js"),
+    )
+}
+
 async fn stylesheet() -> impl IntoResponse {
     (
         [

@@ -70,7 +70,11 @@ pub fn family_of(method: &Method, path: &str) -> Option<Family> {
         p if p.starts_with("/login/")
             && !matches!(
                 p,
-                "/login/link" | "/login/link/cancel" | "/login/second-factor"
+                "/login/link"
+                    | "/login/link/cancel"
+                    | "/login/second-factor"
+                    | "/login/passkey"
+                    | "/login/passkey/options"
             ) =>
         {
             Some(Family::Authorize)
@@ -217,10 +221,17 @@ mod tests {
         );
         assert_eq!(family_of(&Method::POST, "/login"), Some(Family::Forms));
         assert_eq!(family_of(&Method::POST, "/login/link"), Some(Family::Forms));
-        assert_eq!(
-            family_of(&Method::POST, "/login/second-factor"),
-            Some(Family::Forms)
-        );
+        for form in [
+            "/login/second-factor",
+            "/login/passkey",
+            "/login/passkey/options",
+        ] {
+            assert_eq!(
+                family_of(&Method::POST, form),
+                Some(Family::Forms),
+                "{form}"
+            );
+        }
         assert_eq!(family_of(&Method::GET, "/login"), None);
         assert_eq!(family_of(&Method::POST, "/gateway/verify/api/x"), None);
         assert_eq!(family_of(&Method::GET, "/jwks.json"), None);

@@ -387,6 +387,42 @@ pub async fn forget_enrolment(session: &Session) -> Result<(), SessionError> {
     Ok(())
 }
 
+const PASSKEY_CEREMONY: &str = "passkey_ceremony";
+/// A passkey prompt is answered within this time.
+const PASSKEY_CEREMONY_TTL: i64 = 5 * 60;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptCeremony {
+    ceremony: crate::account::passkeys::Ceremony,
+    started_at: i64,
+}
+
+/// Keeps the state of a passkey prompt (one at a time) until the browser answers it.
+pub async fn put_passkey_ceremony(
+    session: &Session,
+    ceremony: crate::account::passkeys::Ceremony,
+    now: i64,
+) -> Result<(), SessionError> {
+    keep_anonymous_short(session).await?;
+    let kept = KeptCeremony {
+        ceremony,
+        started_at: now,
+    };
+    session.insert(PASSKEY_CEREMONY, kept).await?;
+    Ok(())
+}
+
+/// The passkey prompt's state, taken: an answer is checked once.
+pub async fn take_passkey_ceremony(
+    session: &Session,
+    now: i64,
+) -> Result<Option<crate::account::passkeys::Ceremony>, SessionError> {
+    let kept: Option<KeptCeremony> = session.remove(PASSKEY_CEREMONY).await?;
+    Ok(kept
+        .filter(|k| now - k.started_at <= PASSKEY_CEREMONY_TTL)
+        .map(|k| k.ceremony))
+}
+
 const ROUND_TRIPS: &str = "upstream";
 /// Round trips to providers at once (tabs); older ones are dropped first.
 const MAX_ROUND_TRIPS: usize = 4;

@@ -40,15 +40,20 @@ pub fn asks_for_two_factors(acr_values: &str) -> bool {
 }
 
 /// The methods of a sign-in completed with a second factor (RFC 8176: `otp` for a one-time
-/// code, `mfa` for more than one factor), without repeats.
-pub fn with_second_factor(amr: &[String]) -> Vec<String> {
+/// code; a passkey's own methods), and `mfa`, without repeats.
+pub fn with_second_factor(amr: &[String], second: &[String]) -> Vec<String> {
     let mut all = amr.to_vec();
-    for method in ["otp", "mfa"] {
+    for method in second.iter().map(String::as_str).chain(["mfa"]) {
         if !all.iter().any(|m| m == method) {
             all.push(method.to_owned());
         }
     }
     all
+}
+
+/// The method a one-time code adds.
+pub fn one_time_code() -> Vec<String> {
+    vec!["otp".to_owned()]
 }
 
 #[cfg(test)]
@@ -68,9 +73,14 @@ mod tests {
         assert!(!asks_for_two_factors("urn:unknown"));
         let pwd = vec!["pwd".to_owned()];
         assert_eq!(acr_of(&pwd), ONE_FACTOR);
-        let both = with_second_factor(&pwd);
+        let both = with_second_factor(&pwd, &one_time_code());
         assert_eq!(both, ["pwd", "otp", "mfa"]);
-        assert_eq!(with_second_factor(&both), both);
+        assert_eq!(with_second_factor(&both, &one_time_code()), both);
+        let key = ["hwk".to_owned(), "user".to_owned(), "mfa".to_owned()];
+        assert_eq!(
+            with_second_factor(&pwd, &key),
+            ["pwd", "hwk", "user", "mfa"]
+        );
         assert_eq!(acr_of(&both), TWO_FACTORS);
     }
 }

@@ -30,6 +30,7 @@ mod ops;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod pages;
+mod passkeys;
 mod readiness;
 mod sign_in;
 mod tokens;

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 use super::federation::{provider_class, provider_name, start_link};
 use super::i18n::Texts;
 use super::page::{Page, no_store, see_other};
-use super::views::{AccountPage, AppView, LinkOption, MethodView, SessionRowView};
+use super::views::{AccountPage, AppView, LinkOption, MethodView, PasskeyView, SessionRowView};
 use crate::app::AppState;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
@@ -49,6 +49,8 @@ fn done_message(t: &'static Texts, done: &str) -> Option<&'static str> {
         "session_ended" => t.acct.sessions_ended,
         "app_revoked" => t.acct.app_revoked,
         "totp_disabled" => t.acct.two_factor_disabled,
+        "passkey_added" => t.acct.passkey_added,
+        "passkey_removed" => t.acct.passkey_removed,
         _ => return None,
     })
 }
@@ -158,6 +160,18 @@ pub async fn render(
         Some(_) => second.recovery_codes_left(&user.id).await?,
         None => 0,
     };
+    let passkeys = state
+        .passkeys()
+        .list(&user.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.credential_id,
+            name: p.name,
+            created: when(p.created_at),
+            last_used: p.last_used_at.map(when),
+        })
+        .collect();
     let (code, error) = match error {
         Some((code, message)) => (code, Some(message.to_owned())),
         None => (StatusCode::OK, None),
@@ -180,6 +194,8 @@ pub async fn render(
         apps,
         totp_since: totp.map(|t| when(t.created_at)),
         recovery_left,
+        passkeys_on: state.webauthn.is_some(),
+        passkeys,
     };
     Ok((code, no_store(view.into_response())).into_response())
 }

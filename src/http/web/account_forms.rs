@@ -46,6 +46,8 @@ pub struct AccountForm {
     confirm: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    credential_id: String,
 }
 
 /// Everything a form handler needs, taken once.
@@ -112,7 +114,7 @@ impl Ctx {
             };
         }
         let second = self.state.second_factors();
-        if second.enrolled(&user.id).await? {
+        if second.has_authenticator(&user.id).await? {
             return match second.check(&user.id, &form.code, self.ip, now).await {
                 Ok(_) => Ok(None),
                 Err(e) => self.second_factor_error(e).await.map(Some),
@@ -489,7 +491,7 @@ account_form!(recovery_new, |ctx, form| {
     let now = ctx.state.clock.now();
     let second = ctx.state.second_factors();
     let user_id = &ctx.signed_in.user.id;
-    if !second.enrolled(user_id).await? {
+    if !second.has_authenticator(user_id).await? {
         return Ok(see_other("/account"));
     }
     let codes = second.new_recovery_codes(user_id, now).await?;
@@ -516,3 +518,18 @@ account_form!(totp_disable, |ctx, form| {
 fn recovery_codes(t: &'static Texts, codes: Vec<String>) -> Response {
     no_store(RecoveryCodesPage { t, codes }.into_response())
 }
+
+account_form!(passkey_remove, |ctx, form| {
+    if let Some(refused) = ctx.reconfirm(&form).await? {
+        return Ok(refused);
+    }
+    let removed = ctx
+        .state
+        .passkeys()
+        .remove(&ctx.signed_in.user.id, &form.credential_id)
+        .await?;
+    if removed {
+        ctx.record(ctx.audit("passkey_removed"));
+    }
+    Ok(ctx.done("passkey_removed"))
+});

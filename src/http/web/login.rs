@@ -95,6 +95,7 @@ async fn render(
         client_name,
         signup_enabled: state.config.signup_enabled,
         reset_by_mail: state.mailer.is_on(),
+        passkeys: state.webauthn.is_some(),
         providers: login_buttons(
             &state.federation,
             lang.texts(),
@@ -193,7 +194,7 @@ pub async fn finish_sign_in(
         .user(signed_in.user_id.clone())
         .client(pending.as_ref().map(|p| p.request.client_id.as_str()))
         .ip(ip)
-        .with("method", signed_in.idp.as_deref().unwrap_or("password"))
+        .with("method", signed_in.method())
         .with("amr", signed_in.amr.clone());
     state.audit.record(event, signed_in.auth_time);
     let Some(mut pending) = pending else {

@@ -8,6 +8,7 @@ pub mod login;
 pub mod logout;
 pub mod mail_links;
 pub mod page;
+pub mod passkeys;
 pub mod second_factor;
 pub mod signup;
 pub mod texts;

@@ -33,6 +33,13 @@ pub struct CodeForm {
     code: String,
 }
 
+/// What the account waiting for its second step can give: (passkeys, codes).
+async fn offers(state: &AppState, user_id: &str) -> Result<(bool, bool), PageError> {
+    let passkeys = state.webauthn.is_some() && !state.passkeys().list(user_id).await?.is_empty();
+    let codes = state.second_factors().has_authenticator(user_id).await?;
+    Ok((passkeys, codes))
+}
+
 fn back_to_login(request: &str) -> Response {
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("request", request)
@@ -56,17 +63,17 @@ pub async fn show(
         )
         .texts();
     let now = state.clock.now();
-    if session::awaiting_second_factor(&session, now)
-        .await?
-        .is_none()
-    {
+    let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
         return Ok(back_to_login(&q.request));
-    }
+    };
+    let (passkeys, codes) = offers(&state, &awaiting.sign_in.user_id).await?;
     let view = SecondFactorPage {
         t,
         csrf: csrf.token(),
         request: q.request,
         error: None,
+        passkeys,
+        codes,
     };
     Ok(no_store(view.into_response()))
 }
@@ -88,12 +95,18 @@ pub async fn submit(
         )
         .texts();
     let now = state.clock.now();
+    let (passkeys, codes) = match session::awaiting_second_factor(&session, now).await? {
+        Some(a) => offers(&state, &a.sign_in.user_id).await?,
+        None => (false, true),
+    };
     let again = |status: StatusCode, message: &str| {
         let view = SecondFactorPage {
             t,
             csrf: csrf.token(),
             request: form.request.clone(),
             error: Some(message.to_owned()),
+            passkeys,
+            codes,
         };
         (status, no_store(view.into_response())).into_response()
     };
@@ -140,7 +153,7 @@ pub async fn submit(
     };
     session::forget_awaiting_second_factor(&session).await?;
     let mut sign_in = awaiting.sign_in;
-    sign_in.amr = acr::with_second_factor(&sign_in.amr);
+    sign_in.amr = acr::with_second_factor(&sign_in.amr, &acr::one_time_code());
     sign_in.auth_time = now;
     if used == Used::RecoveryCode {
         let event = Event::new(Kind::Account)

@@ -99,6 +99,22 @@ pub struct AccountTexts {
     pub recovery_done: &'static str,
     pub two_factor_disabled: &'static str,
     pub sign_in_again: &'static str,
+
+    // Passkeys.
+    pub passkey_sign_in: &'static str,
+    pub second_factor_passkey_intro: &'static str,
+    pub passkey_use: &'static str,
+    pub passkey_failed: &'static str,
+    pub passkeys_heading: &'static str,
+    pub passkeys_intro: &'static str,
+    pub passkey_name_label: &'static str,
+    pub passkey_add: &'static str,
+    pub passkey_remove: &'static str,
+    pub passkey_added: &'static str,
+    pub passkey_removed: &'static str,
+    pub passkey_last_used: &'static str,
+    pub passkey_never_used: &'static str,
+    pub passkeys_off: &'static str,
 }
 
 pub static KO: AccountTexts = AccountTexts {
@@ -188,6 +204,20 @@ pub static KO: AccountTexts = AccountTexts {
     recovery_done: "보관했습니다. 내 계정으로",
     two_factor_disabled: "2단계 인증을 껐습니다.",
     sign_in_again: "보안을 위해 다시 로그인한 뒤 시도하세요.",
+    passkey_sign_in: "패스키로 로그인",
+    second_factor_passkey_intro: "이 기기의 패스키로 본인임을 확인하세요.",
+    passkey_use: "패스키로 인증",
+    passkey_failed: "패스키를 사용하지 못했습니다. 다시 시도하거나 다른 방법을 쓰세요.",
+    passkeys_heading: "패스키",
+    passkeys_intro: "지문, 얼굴 인식 또는 기기 PIN으로 로그인합니다. 비밀번호 없이 로그인하거나 2단계 인증으로 쓸 수 있습니다.",
+    passkey_name_label: "패스키 이름",
+    passkey_add: "패스키 추가",
+    passkey_remove: "삭제",
+    passkey_added: "패스키를 추가했습니다.",
+    passkey_removed: "패스키를 삭제했습니다.",
+    passkey_last_used: "마지막 사용",
+    passkey_never_used: "사용한 적 없음",
+    passkeys_off: "이 서버에서는 패스키를 쓸 수 없습니다(발급자 주소가 도메인 이름이어야 합니다).",
 };
 
 pub static EN: AccountTexts = AccountTexts {
@@ -277,4 +307,18 @@ pub static EN: AccountTexts = AccountTexts {
     recovery_done: "I have kept them. Back to my account",
     two_factor_disabled: "Two-step verification is off.",
     sign_in_again: "For your security, sign in again and retry.",
+    passkey_sign_in: "Sign in with a passkey",
+    second_factor_passkey_intro: "Confirm it is you with your passkey.",
+    passkey_use: "Use a passkey",
+    passkey_failed: "The passkey could not be used. Try again, or use another way.",
+    passkeys_heading: "Passkeys",
+    passkeys_intro: "Sign in with your fingerprint, face or device PIN: without a password, or as the second step after it.",
+    passkey_name_label: "Passkey name",
+    passkey_add: "Add a passkey",
+    passkey_remove: "Remove",
+    passkey_added: "The passkey is added.",
+    passkey_removed: "The passkey is removed.",
+    passkey_last_used: "Last used",
+    passkey_never_used: "Never used",
+    passkeys_off: "Passkeys are not available on this server (its issuer must be a domain name).",
 };

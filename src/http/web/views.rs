@@ -22,6 +22,8 @@ pub struct LoginPage {
     pub signup_enabled: bool,
     /// Whether "forgot password" is offered (mail is configured).
     pub reset_by_mail: bool,
+    /// Whether the passkey button is offered (the issuer is on a domain).
+    pub passkeys: bool,
     /// Upstream providers' buttons, in the order configured.
     pub providers: Vec<ProviderButton>,
 }
@@ -109,6 +111,16 @@ pub struct AccountPage {
     /// When the authenticator app was set up, if it is on.
     pub totp_since: Option<String>,
     pub recovery_left: i64,
+    pub passkeys_on: bool,
+    pub passkeys: Vec<PasskeyView>,
+}
+
+/// A passkey on the account page.
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
 }
 
 /// The second step of a sign-in: a code from the authenticator app or a recovery code.
@@ -119,6 +131,10 @@ pub struct SecondFactorPage {
     pub csrf: String,
     pub request: String,
     pub error: Option<String>,
+    /// Whether the waiting account has passkeys to offer.
+    pub passkeys: bool,
+    /// Whether it has an authenticator app (codes and recovery codes).
+    pub codes: bool,
 }
 
 /// Setting up an authenticator app: the QR code, the key, the confirming code.
@@ -261,6 +277,7 @@ mod tests {
             client_name: Some("Evil & Co".into()),
             signup_enabled: true,
             reset_by_mail: true,
+            passkeys: true,
             providers: vec![ProviderButton {
                 href: "/login/kakao?request=a%20b".into(),
                 label: "카카오 로그인".into(),
@@ -293,6 +310,7 @@ mod tests {
             client_name: None,
             signup_enabled: false,
             reset_by_mail: false,
+            passkeys: false,
             providers: vec![],
         }
         .render()?;

@@ -101,7 +101,7 @@ pub async fn decide(
             if (client.record.require_mfa || request.asks_for_two_factors())
                 && !crate::oidc::acr::is_multi_factor(&s.amr) =>
         {
-            ctx.store.totp_of(&s.user_id).await?.is_some()
+            ctx.store.has_second_factor(&s.user_id).await?
         }
         _ => false,
     };

@@ -227,17 +227,32 @@ pub async fn spawn_app_tweaked(
     spawn_configured(db, &db.url, clock, tweak).await
 }
 
+/// A server whose issuer is `http://localhost:{port}` (WebAuthn needs a domain name).
+pub async fn spawn_app_on_localhost(db: &TestDb) -> TestApp {
+    spawn_on_host(db, &db.url, Clock::system(), "localhost", |b| b).await
+}
+
 async fn spawn_configured(
     db: &TestDb,
     database_url: &str,
     clock: Clock,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> TestApp {
+    spawn_on_host(db, database_url, clock, "127.0.0.1", tweak).await
+}
+
+async fn spawn_on_host(
+    db: &TestDb,
+    database_url: &str,
+    clock: Clock,
+    host: &str,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://{host}:{port}");
     let config = db.config_tweaked(&base, database_url, tweak);
     let server = Server::with_listener(config, listener, clock.clone())
         .await

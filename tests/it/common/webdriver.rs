@@ -115,7 +115,12 @@ impl Driver {
                 "alwaysMatch": {
                     "browserName": "chrome",
                     "timeouts": { "implicit": 10_000, "pageLoad": 30_000 },
-                    "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+                    // `--lang` alone leaves headless Chromium's Accept-Language English.
+                    "goog:chromeOptions": {
+                        "binary": CHROMIUM,
+                        "args": args,
+                        "prefs": { "intl.accept_languages": lang },
+                    },
                 }
             }
         });

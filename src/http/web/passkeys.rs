@@ -1,0 +1,233 @@
+//! The passkey prompts behind the pages' buttons (`static/passkeys.js`): JSON in, JSON out.
+//! Each prompt is two calls — options (the challenge, kept in the session) and the browser's
+//! answer — and every answer is checked against the state kept for it, once.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use super::login::finish_sign_in;
+use crate::account::passkeys::{Ceremony, PasskeyError};
+use crate::account::sign_in::SignIn;
+use crate::app::AppState;
+use crate::audit::{Event, Kind};
+use crate::http::client_ip::Device;
+use crate::http::csrf::Csrf;
+use crate::http::error::PageError;
+use crate::http::session::{self, MaybeSignedIn};
+use crate::oidc::acr;
+
+/// A sign-in this recent may add a passkey (adding one is adding a way in).
+const RECENT_SIGN_IN: i64 = 15 * 60;
+
+#[derive(Deserialize)]
+pub struct OptionsBody {
+    #[serde(default)]
+    csrf: String,
+    /// `sign-in` (no username) or `second-factor` (after a password).
+    #[serde(default)]
+    purpose: String,
+}
+
+#[derive(Deserialize)]
+pub struct AssertionBody {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    credential: PublicKeyCredential,
+}
+
+#[derive(Deserialize)]
+pub struct RegistrationBody {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    credential: RegisterPublicKeyCredential,
+}
+
+/// An answer the script can show: `{"error": code}` with a status.
+fn refusal(status: StatusCode, code: &str) -> Response {
+    (status, Json(json!({ "error": code }))).into_response()
+}
+
+fn passkey_refusal(e: PasskeyError) -> Result<Response, PageError> {
+    match e {
+        PasskeyError::Unavailable => Ok(refusal(StatusCode::NOT_FOUND, "passkeys_off")),
+        PasskeyError::Refused(why) => {
+            tracing::info!(%why, "passkey refused");
+            Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_refused"))
+        }
+        PasskeyError::Unknown => Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown")),
+        PasskeyError::Store(e) => Err(e.into()),
+    }
+}
+
+/// Where the script sends the browser next: the `Location` of a page answer.
+fn go(response: Response) -> Response {
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("/")
+        .to_owned();
+    Json(json!({ "location": location })).into_response()
+}
+
+/// `POST /login/passkey/options`: a challenge for a passkey sign-in, or for the second step
+/// of the sign-in waiting in this session.
+pub async fn sign_in_options(
+    State(state): State<AppState>,
+    session: Session,
+    csrf: Csrf,
+    Json(body): Json<OptionsBody>,
+) -> Result<Response, PageError> {
+    if csrf.check(&body.csrf).is_err() {
+        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
+    }
+    let now = state.clock.now();
+    let passkeys = state.passkeys();
+    let started = if body.purpose == "second-factor" {
+        let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
+            return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
+        };
+        passkeys
+            .start_second_factor(&awaiting.sign_in.user_id)
+            .await
+    } else {
+        passkeys.start_passwordless()
+    };
+    let (options, ceremony) = match started {
+        Ok(started) => started,
+        Err(e) => return passkey_refusal(e),
+    };
+    session::put_passkey_ceremony(&session, ceremony, now).await?;
+    Ok(Json(options).into_response())
+}
+
+/// `POST /login/passkey`: the browser's answer. A passkey alone signs the person in; after a
+/// password it is the second factor.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    csrf: Csrf,
+    device: Device,
+    Json(body): Json<AssertionBody>,
+) -> Result<Response, PageError> {
+    if csrf.check(&body.csrf).is_err() {
+        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
+    }
+    let now = state.clock.now();
+    let Some(ceremony) = session::take_passkey_ceremony(&session, now).await? else {
+        return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
+    };
+    let second_factor = matches!(ceremony, Ceremony::SecondFactor { .. });
+    let checked = state
+        .passkeys()
+        .finish_sign_in(&body.credential, ceremony, now)
+        .await;
+    let (user_id, methods) = match checked {
+        Ok(done) => done,
+        Err(e) => {
+            let event = Event::new(Kind::SignInFailed)
+                .ip(device.ip)
+                .with("method", "passkey");
+            state.audit.record(event, now);
+            return passkey_refusal(e);
+        }
+    };
+    let (sign_in, request) = if second_factor {
+        let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
+            return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
+        };
+        if awaiting.sign_in.user_id != user_id {
+            return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
+        }
+        session::forget_awaiting_second_factor(&session).await?;
+        let mut sign_in = awaiting.sign_in;
+        sign_in.amr = acr::with_second_factor(&sign_in.amr, &methods);
+        sign_in.auth_time = now;
+        (sign_in, awaiting.request_id)
+    } else {
+        if state.accounts().active_user(&user_id).await?.is_none() {
+            return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
+        }
+        (SignIn::passkey(user_id, methods, now), body.request)
+    };
+    let done = finish_sign_in(&state, &session, &csrf, &sign_in, &request, &device).await?;
+    Ok(go(done))
+}
+
+/// `POST /account/passkeys/options`: a challenge to register a new passkey.
+pub async fn register_options(
+    State(state): State<AppState>,
+    session: Session,
+    csrf: Csrf,
+    signed_in: MaybeSignedIn,
+    Json(body): Json<OptionsBody>,
+) -> Result<Response, PageError> {
+    if csrf.check(&body.csrf).is_err() {
+        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
+    }
+    let Some(signed_in) = signed_in.0 else {
+        return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in"));
+    };
+    let now = state.clock.now();
+    if now - signed_in.sign_in.auth_time > RECENT_SIGN_IN {
+        return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in_again"));
+    }
+    let (options, ceremony) = match state.passkeys().start_registration(&signed_in.user).await {
+        Ok(started) => started,
+        Err(e) => return passkey_refusal(e),
+    };
+    session::put_passkey_ceremony(&session, ceremony, now).await?;
+    Ok(Json(options).into_response())
+}
+
+/// `POST /account/passkeys`: the new credential, checked and kept.
+pub async fn register(
+    State(state): State<AppState>,
+    session: Session,
+    csrf: Csrf,
+    device: Device,
+    signed_in: MaybeSignedIn,
+    Json(body): Json<RegistrationBody>,
+) -> Result<Response, PageError> {
+    if csrf.check(&body.csrf).is_err() {
+        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
+    }
+    let Some(signed_in) = signed_in.0 else {
+        return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in"));
+    };
+    let now = state.clock.now();
+    let Some(Ceremony::Register(ceremony)) = session::take_passkey_ceremony(&session, now).await?
+    else {
+        return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
+    };
+    let user = &signed_in.user;
+    let added = state
+        .passkeys()
+        .finish_registration(user, &body.name, &body.credential, &ceremony, now)
+        .await;
+    match added {
+        Ok(record) => {
+            let event = Event::new(Kind::Account)
+                .user(user.id.clone())
+                .ip(device.ip)
+                .with("action", "passkey_added")
+                .with("name", record.name);
+            state.audit.record(event, now);
+            Ok(Json(json!({ "location": "/account?done=passkey_added" })).into_response())
+        }
+        Err(PasskeyError::Store(crate::store::StoreError::Conflict)) => {
+            Ok(refusal(StatusCode::CONFLICT, "passkey_exists"))
+        }
+        Err(e) => passkey_refusal(e),
+    }
+}
