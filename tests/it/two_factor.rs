@@ -187,6 +187,18 @@ async fn enrolment_then_sign_in_with_app_codes_and_recovery_codes(db: TestDb) {
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert_eq!(claims["acr"], "urn:munjigi:acr:2fa");
 
+    // prompt=login and max_age ask for both factors again, not only the password.
+    let (signed, _) = sign_in_with_code(&app, &auth_url(&c.id, &[]), &recovery[9]).await;
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        clock.advance(1);
+        let page = signed.follow(signed.get(&auth_url(&c.id, &[extra])).await).await;
+        let after_password = signed.login(page, "minji", PASSWORD).await;
+        assert!(
+            location(&after_password).starts_with("/login/second-factor"),
+            "{extra:?}: the second factor is asked again"
+        );
+    }
+
     // A recovery code, typed any which way, works once.
     let typed = recovery[0].to_uppercase().replace('-', " ");
     let (_, ok) = sign_in_with_code(&app, &auth_url(&c.id, &[]), &typed).await;
@@ -198,7 +210,7 @@ async fn enrolment_then_sign_in_with_app_codes_and_recovery_codes(db: TestDb) {
             .recovery_codes_left(&user_id)
             .await
             .expect("store"),
-        9
+        8
     );
 
     // Turning it off needs the password; then a password is enough again.
