@@ -146,6 +146,23 @@ impl Accounts<'_> {
         Ok(Some(grants))
     }
 
+    /// Takes every second factor off the account (authenticator app, recovery codes,
+    /// passkeys) for someone who lost them, and ends its sessions and refresh-token
+    /// families: the next sign-in is with the password (or a provider) alone, and can set
+    /// up new ones. Returns whether there was an authenticator, and how many passkeys.
+    pub async fn reset_second_factors(
+        &self,
+        who: &str,
+        now: i64,
+        access_token_ttl: i64,
+    ) -> Result<(bool, u64), AdminError> {
+        let user = self.find(who).await?;
+        let authenticator = self.store.disable_totp(&user.id).await?;
+        let passkeys = self.store.delete_passkeys_of(&user.id).await?;
+        self.end_access(&user.id, now, access_token_ttl).await?;
+        Ok((authenticator, passkeys))
+    }
+
     /// Deletes the account and everything that hangs on it.
     pub async fn delete(&self, who: &str) -> Result<(), AdminError> {
         let user = self.find(who).await?;

@@ -49,6 +49,9 @@ pub enum UserCommand {
     },
     /// Delete an account with its tokens, consents and linked identities.
     Delete { user: String },
+    /// Take every second factor off an account (authenticator app, recovery codes, passkeys)
+    /// for someone who lost them; its sessions and refresh-token families end.
+    ResetSecondFactors { user: String },
     /// The account's browser sessions.
     Sessions {
         #[command(subcommand)]
@@ -179,6 +182,18 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
                 );
             })
             .map_err(Into::into),
+        UserCommand::ResetSecondFactors { user } => accounts
+            .reset_second_factors(&user, now, access_ttl)
+            .await
+            .map(|(authenticator, passkeys)| {
+                let app = if authenticator {
+                    "an authenticator app"
+                } else {
+                    "no authenticator app"
+                };
+                println!("second factors of {user} removed: {app}, {passkeys} passkeys");
+            })
+            .map_err(Into::into),
         UserCommand::Delete { user } => accounts
             .delete(&user)
             .await
@@ -213,6 +228,9 @@ fn admin_change(command: &UserCommand) -> Option<(&'static str, String)> {
         UserCommand::Enable { user } => Some(("user.enable", user.clone())),
         UserCommand::SetPassword { user, .. } => Some(("user.set_password", user.clone())),
         UserCommand::Delete { user } => Some(("user.delete", user.clone())),
+        UserCommand::ResetSecondFactors { user } => {
+            Some(("user.reset_second_factors", user.clone()))
+        }
         UserCommand::Sessions {
             command: SessionsCommand::Revoke { user },
         } => Some(("user.sessions.revoke", user.clone())),

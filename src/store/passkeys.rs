@@ -102,6 +102,14 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    pub async fn delete_passkeys_of(&self, user_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Whether the account has a second factor of any kind.
     pub async fn has_second_factor(&self, user_id: &str) -> Result<bool, StoreError> {
         let row = sqlx::query(

@@ -7,7 +7,7 @@ use munjigi::oauth::client::{AuthMethod, NewClient};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::fixtures::{PASSWORD, web_client};
+use crate::common::fixtures::{PASSWORD, auth_url, web_client};
 use crate::common::process::{munjigi, run};
 use crate::common::{TestApp, TestDb, spawn_app};
 use crate::on_both_backends;
@@ -15,7 +15,8 @@ use crate::on_both_backends;
 on_both_backends!(
     only_admins_may_call_the_admin_api,
     clients_users_keys_and_audit_through_the_api,
-    the_openapi_document_describes_every_route
+    the_openapi_document_describes_every_route,
+    an_admin_takes_lost_second_factors_off_an_account,
 );
 
 const API: &str = "/admin/api/v1";
@@ -514,6 +515,42 @@ async fn clients_users_keys_and_audit_through_the_api(db: TestDb) {
     app.stop().await;
 }
 
+async fn an_admin_takes_lost_second_factors_off_an_account(db: TestDb) {
+    let app = spawn_app(&db).await;
+    admin_user(&app, "root").await;
+    let token = token_of(&app, "root").await;
+    app.user("minji").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    let phone = crate::two_factor::signed_in(&app, &c, "minji").await;
+    crate::two_factor::enrol(&app, &phone).await;
+    let reset = call(
+        &app,
+        Method::POST,
+        "/users/minji/second-factors/reset",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(reset.status, 200, "{}", reset.json);
+    assert_eq!(reset.json["authenticator_app"], true);
+    assert_eq!(reset.json["passkeys"], 0);
+    assert!(!phone.signed_in().await, "the account's sessions ended");
+    // The password alone signs in again (and can set up new factors).
+    let back = crate::common::browser::Browser::new(&app)
+        .sign_in(&auth_url(&c.id, &[]), "minji", PASSWORD)
+        .await;
+    assert!(back.contains("code="), "{back}");
+    let missing = call(
+        &app,
+        Method::POST,
+        "/users/nobody/second-factors/reset",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+}
+
 async fn the_openapi_document_describes_every_route(db: TestDb) {
     let app = spawn_app(&db).await;
     let response = app.get(&format!("{API}/openapi.json")).await;
@@ -560,6 +597,7 @@ async fn the_openapi_document_describes_every_route(db: TestDb) {
         "POST /users/{id}/disable",
         "POST /users/{id}/enable",
         "POST /users/{id}/password",
+        "POST /users/{id}/second-factors/reset",
     ];
     assert_eq!(operations, expected);
     let document: Value = serde_json::from_str(&text).unwrap_or_default();

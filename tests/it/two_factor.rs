@@ -52,7 +52,7 @@ fn totp(secret: &[u8], at: i64) -> String {
     format!("{:06}", value % 1_000_000)
 }
 
-async fn signed_in(app: &TestApp, c: &Registered, username: &str) -> Browser {
+pub(crate) async fn signed_in(app: &TestApp, c: &Registered, username: &str) -> Browser {
     let browser = Browser::new(app);
     let back = browser
         .sign_in(&auth_url(&c.id, &[]), username, PASSWORD)
@@ -63,7 +63,7 @@ async fn signed_in(app: &TestApp, c: &Registered, username: &str) -> Browser {
 
 /// Sets up an authenticator on the account page at the app's `now`; returns the secret and
 /// the recovery codes.
-async fn enrol(app: &TestApp, browser: &Browser) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, browser: &Browser) -> (Vec<u8>, Vec<String>) {
     let (_, csrf) = browser.account_page().await;
     let started = browser
         .post(
@@ -191,7 +191,9 @@ async fn enrolment_then_sign_in_with_app_codes_and_recovery_codes(db: TestDb) {
     let (signed, _) = sign_in_with_code(&app, &auth_url(&c.id, &[]), &recovery[9]).await;
     for extra in [("prompt", "login"), ("max_age", "0")] {
         clock.advance(1);
-        let page = signed.follow(signed.get(&auth_url(&c.id, &[extra])).await).await;
+        let page = signed
+            .follow(signed.get(&auth_url(&c.id, &[extra])).await)
+            .await;
         let after_password = signed.login(page, "minji", PASSWORD).await;
         assert!(
             location(&after_password).starts_with("/login/second-factor"),

@@ -41,6 +41,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
+        .route(
+            "/users/{id}/second-factors/reset",
+            post(users::reset_second_factors),
+        )
         .route("/users/{id}/password", post(users::set_password))
         .route(
             "/users/{id}/sessions",

@@ -218,6 +218,33 @@ pub async fn disable(
     Ok(Json(ended.into()))
 }
 
+/// What resetting an account's second factors removed.
+#[derive(Serialize, ToSchema)]
+pub struct SecondFactorsReset {
+    pub authenticator_app: bool,
+    pub passkeys: u64,
+}
+
+#[utoipa::path(post, path = "/users/{id}/second-factors/reset", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = SecondFactorsReset), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reset_second_factors(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SecondFactorsReset>, AdminError> {
+    let now = state.clock.now();
+    let ttl = state.config.lifetimes.access_token;
+    let (authenticator_app, passkeys) =
+        state.accounts().reset_second_factors(&id, now, ttl).await?;
+    record_change(&state, &admin, "user.reset_second_factors", &id, now);
+    Ok(Json(SecondFactorsReset {
+        authenticator_app,
+        passkeys,
+    }))
+}
+
 #[utoipa::path(post, path = "/users/{id}/enable", tag = "users",
     params(("id" = String, Path, description = "user id or username")),
     responses((status = 204), (status = 404, body = AdminErrorBody)),
