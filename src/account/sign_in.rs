@@ -37,12 +37,17 @@ impl SignIn {
     }
 
     /// A sign-in through an upstream provider just now. `amr` is `fed` (a federated identity
-    /// provider authenticated the person, as Microsoft's and others' tokens say it).
-    pub fn federated(user_id: String, provider: &str, now: i64) -> Self {
+    /// provider authenticated the person, as Microsoft's and others' tokens say it): one
+    /// factor, unless the provider says it checked two (then `mfa` too).
+    pub fn federated(user_id: String, provider: &str, multi_factor: bool, now: i64) -> Self {
+        let mut amr = vec!["fed".to_owned()];
+        if multi_factor {
+            amr.push("mfa".to_owned());
+        }
         Self {
             user_id,
             auth_time: now,
-            amr: vec!["fed".into()],
+            amr,
             sid: random_token(),
             idp: Some(provider.to_owned()),
         }

@@ -222,6 +222,7 @@ fn identity(subject: String, account: Account) -> UpstreamIdentity {
         name: account.name.or_else(|| account.profile.nickname.clone()),
         username_hint: account.profile.nickname,
         hd: None,
+        multi_factor: false,
     }
 }
 

@@ -301,6 +301,7 @@ mod tests {
             name: name.map(str::to_owned),
             username_hint: hint.map(str::to_owned),
             hd: None,
+            multi_factor: false,
         }
     }
 

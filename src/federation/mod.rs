@@ -92,6 +92,9 @@ pub struct UpstreamIdentity {
     pub username_hint: Option<String>,
     /// Google's hosted domain (Workspace accounts).
     pub hd: Option<String>,
+    /// The provider says it checked two factors (`amr` containing `mfa`, RFC 8176).
+    #[serde(default)]
+    pub multi_factor: bool,
 }
 
 /// What the provider's redirect back carried (RFC 6749 §4.1.2).

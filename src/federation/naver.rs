@@ -163,5 +163,6 @@ fn identity(profile: Profile) -> Result<UpstreamIdentity, FederationError> {
         name: profile.name.or_else(|| profile.nickname.clone()),
         username_hint: profile.nickname,
         hd: None,
+        multi_factor: false,
     })
 }

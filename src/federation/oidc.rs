@@ -245,6 +245,9 @@ impl OidcConnector {
                 .map(|n| n.as_str().to_owned()),
             username_hint: claims.preferred_username().map(|u| u.as_str().to_owned()),
             hd: extra.get("hd").and_then(|v| v.as_str()).map(str::to_owned),
+            multi_factor: claims
+                .auth_method_refs()
+                .is_some_and(|amr| amr.iter().any(|m| m.as_str() == "mfa")),
         })
     }
 }

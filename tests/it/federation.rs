@@ -9,12 +9,13 @@ use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, Scope, TokenResponse};
 
 use crate::common::browser::{Browser, location, query};
-use crate::common::fixtures::{REDIRECT, Registered, auth_url, jwt_claims};
+use crate::common::fixtures::{REDIRECT, Registered, auth_url, jwt_claims, web_client};
 use crate::common::upstream::{CLIENT_ID, CLIENT_SECRET, Flavor, Misbehave, Person, Stub};
 use crate::common::{TestApp, TestDb, rp, spawn_app_tweaked};
 use crate::on_both_backends;
 
 on_both_backends!(
+    an_upstream_that_checked_two_factors_counts_as_two,
     google_signs_in_end_to_end_with_an_openidconnect_rp,
     kakao_signs_in_end_to_end,
     naver_signs_in_end_to_end,
@@ -175,6 +176,20 @@ async fn google_signs_in_end_to_end_with_an_openidconnect_rp(db: TestDb) {
         Some("example.com"),
         "hd kept"
     );
+    app.stop().await;
+}
+
+async fn an_upstream_that_checked_two_factors_counts_as_two(db: TestDb) {
+    let mut person = Person::new("g-2", "haneul@gmail.example", true);
+    person.amr = vec!["pwd".into(), "mfa".into()];
+    let stub = Stub::start(Flavor::Google, person).await;
+    let app = app_with(&db, google(&stub)).await;
+    let mut strict = web_client(AuthMethod::ClientSecretBasic, false);
+    strict.require_mfa = true;
+    let c = app.register(strict).await;
+    let (_, raw) = rp_sign_in(&app, &c, "google").await;
+    assert_eq!(raw["amr"], serde_json::json!(["fed", "mfa"]));
+    assert_eq!(raw["acr"], "urn:munjigi:acr:2fa");
     app.stop().await;
 }
 

@@ -312,7 +312,7 @@ pub async fn callback(
                 .map_err(|e| link_failure(e, &back))?
             {
                 Resolution::SignIn { user_id, .. } => {
-                    let sign_in = SignIn::federated(user_id, &provider, now);
+                    let sign_in = SignIn::federated(user_id, &provider, identity.multi_factor, now);
                     finish_sign_in(&state, &session, &csrf, &sign_in, &request, &device).await
                 }
                 Resolution::ConfirmLink { user_id } => {
@@ -358,7 +358,12 @@ pub async fn callback(
                 &session,
                 &csrf,
                 link,
-                SignIn::federated(owner.unwrap_or_default(), &provider, now),
+                SignIn::federated(
+                    owner.unwrap_or_default(),
+                    &provider,
+                    identity.multi_factor,
+                    now,
+                ),
                 &device,
             )
             .await

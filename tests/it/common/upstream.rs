@@ -36,6 +36,8 @@ pub struct Person {
     pub email_verified: bool,
     pub name: String,
     pub nickname: String,
+    /// The id_token's `amr`, when not empty.
+    pub amr: Vec<String>,
 }
 
 impl Person {
@@ -46,6 +48,7 @@ impl Person {
             email_verified: verified,
             name: "Upstream Person".into(),
             nickname: "민지".into(),
+            amr: Vec::new(),
         }
     }
 }
@@ -348,6 +351,9 @@ fn id_token(s: &Shared, issued: &Issued, misbehave: &Misbehave) -> String {
             issued.nonce.clone()
         },
     });
+    if !p.amr.is_empty() {
+        claims["amr"] = json!(p.amr);
+    }
     if s.flavor == Flavor::Google {
         claims["email"] = json!(p.email);
         claims["email_verified"] = json!(p.email_verified);
