@@ -69,6 +69,20 @@ fn passkey_refusal(e: PasskeyError) -> Result<Response, PageError> {
     }
 }
 
+/// The options for the browser's prompt; the ceremony's state stays in the session.
+async fn offer<T: serde::Serialize>(
+    session: &Session,
+    started: Result<(T, Ceremony), PasskeyError>,
+    now: i64,
+) -> Result<Response, PageError> {
+    let (options, ceremony) = match started {
+        Ok(started) => started,
+        Err(e) => return passkey_refusal(e),
+    };
+    session::put_passkey_ceremony(session, ceremony, now).await?;
+    Ok(Json(options).into_response())
+}
+
 /// Where the script sends the browser next: the `Location` of a page answer.
 fn go(response: Response) -> Response {
     let location = response
@@ -103,12 +117,7 @@ pub async fn sign_in_options(
     } else {
         passkeys.start_passwordless()
     };
-    let (options, ceremony) = match started {
-        Ok(started) => started,
-        Err(e) => return passkey_refusal(e),
-    };
-    session::put_passkey_ceremony(&session, ceremony, now).await?;
-    Ok(Json(options).into_response())
+    offer(&session, started, now).await
 }
 
 /// `POST /login/passkey`: the browser's answer. A passkey alone signs the person in; after a
@@ -182,12 +191,8 @@ pub async fn register_options(
     if now - signed_in.sign_in.auth_time > RECENT_SIGN_IN {
         return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in_again"));
     }
-    let (options, ceremony) = match state.passkeys().start_registration(&signed_in.user).await {
-        Ok(started) => started,
-        Err(e) => return passkey_refusal(e),
-    };
-    session::put_passkey_ceremony(&session, ceremony, now).await?;
-    Ok(Json(options).into_response())
+    let started = state.passkeys().start_registration(&signed_in.user).await;
+    offer(&session, started, now).await
 }
 
 /// `POST /account/passkeys`: the new credential, checked and kept.
