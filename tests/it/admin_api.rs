@@ -523,6 +523,18 @@ async fn an_admin_takes_lost_second_factors_off_an_account(db: TestDb) {
     let c = app.client(AuthMethod::ClientSecretBasic, true).await;
     let phone = crate::two_factor::signed_in(&app, &c, "minji").await;
     crate::two_factor::enrol(&app, &phone).await;
+    let before = call(
+        &app,
+        Method::GET,
+        "/users/minji/second-factors",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(before.status, 200, "{}", before.json);
+    assert!(before.json["authenticator_app_since"].is_i64());
+    assert_eq!(before.json["recovery_codes_left"], 10);
+    assert_eq!(before.json["passkeys"], json!([]));
     let reset = call(
         &app,
         Method::POST,
@@ -535,6 +547,15 @@ async fn an_admin_takes_lost_second_factors_off_an_account(db: TestDb) {
     assert_eq!(reset.json["authenticator_app"], true);
     assert_eq!(reset.json["passkeys"], 0);
     assert!(!phone.signed_in().await, "the account's sessions ended");
+    let after = call(
+        &app,
+        Method::GET,
+        "/users/minji/second-factors",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert!(after.json["authenticator_app_since"].is_null());
     // The password alone signs in again (and can set up new factors).
     let back = crate::common::browser::Browser::new(&app)
         .sign_in(&auth_url(&c.id, &[]), "minji", PASSWORD)
@@ -587,6 +608,7 @@ async fn the_openapi_document_describes_every_route(db: TestDb) {
         "GET /users",
         "GET /users/{id}",
         "GET /users/{id}/consents",
+        "GET /users/{id}/second-factors",
         "GET /users/{id}/sessions",
         "PATCH /clients/{id}",
         "PATCH /users/{id}",

@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
+        .route("/users/{id}/second-factors", get(users::second_factors))
         .route(
             "/users/{id}/second-factors/reset",
             post(users::reset_second_factors),

@@ -21,7 +21,7 @@ use super::{audit, clients, error, keys, users};
         clients::delete,
         users::list, users::get, users::create, users::update, users::disable, users::enable,
         users::set_password, users::sessions, users::end_sessions, users::consents,
-        users::revoke_consent, users::delete, users::reset_second_factors,
+        users::revoke_consent, users::delete, users::second_factors, users::reset_second_factors,
         keys::list, keys::rotate,
         audit::query,
     ),

@@ -218,6 +218,56 @@ pub async fn disable(
     Ok(Json(ended.into()))
 }
 
+/// A passkey of an account, as the admin API shows it (never its key).
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyView {
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// An account's second factors.
+#[derive(Serialize, ToSchema)]
+pub struct SecondFactorsView {
+    /// When the authenticator app was set up; absent when it is off.
+    pub authenticator_app_since: Option<i64>,
+    pub recovery_codes_left: i64,
+    pub passkeys: Vec<PasskeyView>,
+}
+
+#[utoipa::path(get, path = "/users/{id}/second-factors", tag = "users",
+    params(("id" = String, Path, description = "user id or username")),
+    responses((status = 200, body = SecondFactorsView), (status = 404, body = AdminErrorBody)),
+    security(("bearer" = [])))]
+pub async fn second_factors(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SecondFactorsView>, AdminError> {
+    let user = state.accounts().find(&id).await?;
+    let totp = state.store.totp_of(&user.id).await?;
+    let recovery_codes_left = match totp {
+        Some(_) => state.store.recovery_codes_left(&user.id).await?,
+        None => 0,
+    };
+    let passkeys = state
+        .store
+        .passkeys_of(&user.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        })
+        .collect();
+    Ok(Json(SecondFactorsView {
+        authenticator_app_since: totp.map(|t| t.created_at),
+        recovery_codes_left,
+        passkeys,
+    }))
+}
+
 /// What resetting an account's second factors removed.
 #[derive(Serialize, ToSchema)]
 pub struct SecondFactorsReset {
