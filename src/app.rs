@@ -360,6 +360,10 @@ impl Server {
         if let Some(metrics) = metrics {
             metrics.abort();
         }
+        self.state
+            .mailer
+            .finish(std::time::Duration::from_secs(5))
+            .await;
         if let Some((stop, mut writer)) = audit_writer {
             // What is queued still goes in before the pool closes (briefly: a database that is
             // away does not hold up the shutdown).

@@ -87,6 +87,13 @@ pub struct Mail {
 pub struct Mailer {
     queue: Option<mpsc::Sender<Mail>>,
     metrics: Arc<crate::metrics::Metrics>,
+    /// Tells the worker to send what is queued and stop; taken once, at shutdown.
+    worker: Arc<std::sync::Mutex<Option<Worker>>>,
+}
+
+struct Worker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Mailer {
@@ -95,6 +102,7 @@ impl Mailer {
         Self {
             queue: None,
             metrics,
+            worker: Arc::default(),
         }
     }
 
@@ -105,11 +113,33 @@ impl Mailer {
     ) -> Result<Self, MailConfigError> {
         let transport = transport(&config.url)?;
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(deliver(transport, config.from.clone(), rx, metrics.clone()));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(deliver(
+            transport,
+            config.from.clone(),
+            rx,
+            stopped,
+            metrics.clone(),
+        ));
         Ok(Self {
             queue: Some(tx),
             metrics,
+            worker: Arc::new(std::sync::Mutex::new(Some(Worker { stop, task }))),
         })
+    }
+
+    /// At shutdown: sends what is queued, for at most `limit`; what is left then is lost
+    /// (and logged).
+    pub async fn finish(&self, limit: Duration) {
+        let worker = self.worker.lock().ok().and_then(|mut w| w.take());
+        let Some(Worker { stop, mut task }) = worker else {
+            return;
+        };
+        let _ = stop.send(());
+        if tokio::time::timeout(limit, &mut task).await.is_err() {
+            tracing::warn!("shutdown: queued mail not all sent");
+            task.abort();
+        }
     }
 
     pub fn is_on(&self) -> bool {
@@ -139,9 +169,29 @@ async fn deliver(
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     mut rx: mpsc::Receiver<Mail>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
     metrics: Arc<crate::metrics::Metrics>,
 ) {
-    while let Some(mail) = rx.recv().await {
+    let mut stopping = false;
+    loop {
+        let mail = if stopping {
+            // Shutting down: what is queued, then done.
+            match rx.try_recv() {
+                Ok(mail) => mail,
+                Err(_) => return,
+            }
+        } else {
+            tokio::select! {
+                mail = rx.recv() => match mail {
+                    Some(mail) => mail,
+                    None => return,
+                },
+                _ = &mut stopped => {
+                    stopping = true;
+                    continue;
+                }
+            }
+        };
         let message = match build(&from, &mail) {
             Ok(m) => m,
             Err(error) => {
