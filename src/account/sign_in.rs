@@ -74,11 +74,28 @@ impl SignIn {
         }
     }
 
+    /// The same sign-in completed with a second factor just now: its methods gain the second
+    /// factor's and `mfa`, and `auth_time` is now (the session, `sid`, stays the same).
+    pub fn with_second_factor(mut self, methods: &[String], now: i64) -> Self {
+        self.amr = crate::oidc::acr::with_second_factor(&self.amr, methods);
+        self.auth_time = now;
+        self
+    }
+
+    /// Whether it is recent enough to change how the account signs in without being asked
+    /// to prove it again (an account with neither password nor authenticator; a new passkey).
+    pub fn is_recent(&self, now: i64) -> bool {
+        now - self.auth_time <= RECENT_SIGN_IN
+    }
+
     /// Whether this sign-in may still be used: within the absolute session lifetime.
     pub fn is_current(&self, now: i64, absolute_lifetime: i64) -> bool {
         now - self.auth_time <= absolute_lifetime
     }
 }
+
+/// How recent a sign-in must be for `SignIn::is_recent`.
+pub const RECENT_SIGN_IN: i64 = 15 * 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordSignInError {
@@ -161,4 +178,22 @@ impl Accounts<'_> {
 /// The account behind a sign-in, if it still exists and is not disabled.
 pub async fn active_user(store: &Store, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
     Ok(store.user(user_id).await?.filter(|u| !u.disabled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_factor_adds_its_methods_keeps_the_session_and_renews_auth_time() {
+        let first = SignIn::password("u1".into(), 100);
+        let both = first.clone().with_second_factor(&["otp".to_owned()], 130);
+        assert_eq!(both.amr, ["pwd", "otp", "mfa"]);
+        assert_eq!(
+            (both.sid.as_str(), both.auth_time),
+            (first.sid.as_str(), 130)
+        );
+        assert!(both.is_recent(130 + RECENT_SIGN_IN));
+        assert!(!both.is_recent(131 + RECENT_SIGN_IN));
+    }
 }

@@ -120,7 +120,7 @@ impl Ctx {
                 Err(e) => self.second_factor_error(e).await.map(Some),
             };
         }
-        if now - self.signed_in.sign_in.auth_time <= RECENT_SIGN_IN {
+        if self.signed_in.sign_in.is_recent(now) {
             Ok(None)
         } else {
             self.refused(StatusCode::UNAUTHORIZED, self.t.acct.sign_in_again)
@@ -172,9 +172,6 @@ impl Ctx {
         }
     }
 }
-
-/// A sign-in this recent may change how an account without password or second factor signs in.
-const RECENT_SIGN_IN: i64 = 15 * 60;
 
 /// Signed in, CSRF checked: the context of one account form.
 async fn open(

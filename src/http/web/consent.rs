@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::i18n::scope_description;
-use super::page::{Page, no_store, see_other};
+use super::page::{Page, for_request, no_store, see_other};
 use super::views::{ConsentPage, ScopeView};
 use crate::app::AppState;
 use crate::http::csrf::Csrf;
@@ -29,10 +29,7 @@ pub struct ConsentForm {
 }
 
 fn resume(request_id: &str) -> Response {
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("request", request_id)
-        .finish();
-    see_other(&format!("/authorize/resume?{q}"))
+    see_other(&for_request("/authorize/resume", request_id))
 }
 
 pub async fn show(

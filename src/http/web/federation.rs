@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use super::i18n::Lang;
 use super::login::finish_sign_in;
-use super::page::{Page, no_store, see_other};
+use super::page::{Page, for_request, no_store, see_other};
 use super::texts::Texts;
 use super::views::{LinkPage, ProviderButton};
 use crate::account::sign_in::{PasswordSignInError, SignIn};
@@ -127,12 +127,7 @@ fn freshness(pending: Option<&Pending>) -> Freshness {
 }
 
 fn login_again(request: &str) -> String {
-    let q = query(&[("request", request)]);
-    if q.is_empty() {
-        "/login".to_owned()
-    } else {
-        format!("/login?{q}")
-    }
+    for_request("/login", request)
 }
 
 /// A failed round trip, shown as a page that names the provider and leads back.

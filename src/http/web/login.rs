@@ -9,8 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::federation::login_buttons;
-use super::i18n::Lang;
-use super::page::{Page, no_store, retry_after, see_other};
+use super::page::{Page, for_request, no_store, retry_after, see_other};
 use super::views::LoginPage;
 use crate::account::sessions::DeviceInfo;
 use crate::account::sign_in::{PasswordSignInError, SignIn};
@@ -113,12 +112,7 @@ pub async fn submit(
     device: Device,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let pending = session::get_pending(&session, &form.request).await?;
-    let lang: Lang = page.lang(
-        pending
-            .as_ref()
-            .and_then(|p| p.request.ui_locales.as_deref()),
-    );
+    let (pending, lang) = page.for_pending(&session, &form.request).await?;
     let t = lang.texts();
     let mut wait = None;
     let failure = if csrf.check(&form.csrf).is_err() {
@@ -172,10 +166,7 @@ pub async fn finish_sign_in(
     request_id: &str,
     device: &Device,
 ) -> Result<Response, PageError> {
-    // An account with a second factor signs in with it, whatever the first was.
-    if !crate::oidc::acr::is_multi_factor(&signed_in.amr)
-        && state.second_factors().enrolled(&signed_in.user_id).await?
-    {
+    if state.second_factors().must_confirm(signed_in).await? {
         return ask_second_factor(session, signed_in.clone(), request_id, state.clock.now()).await;
     }
     let ip = device.ip;
@@ -202,10 +193,7 @@ pub async fn finish_sign_in(
     };
     pending.signed_in(signed_in);
     let id = session::put_pending(session, Some(request_id), pending).await?;
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("request", &id)
-        .finish();
-    Ok(see_other(&format!("/authorize/resume?{q}")))
+    Ok(see_other(&for_request("/authorize/resume", &id)))
 }
 
 /// Keeps `sign_in` waiting for its second factor and sends the person to give it.
@@ -221,10 +209,7 @@ pub async fn ask_second_factor(
         started_at: now,
     };
     session::put_awaiting_second_factor(session, &awaiting).await?;
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("request", request_id)
-        .finish();
-    Ok(see_other(&format!("/login/second-factor?{q}")))
+    Ok(see_other(&for_request("/login/second-factor", request_id)))
 }
 
 /// A password attempt that failed, for the audit trail (success is recorded by

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::i18n::{Lang, Texts};
-use super::page::{Page, no_store};
+use super::page::{Page, for_request, no_store};
 use super::signup::invalid_message;
 use super::views::{ForgotPage, NoticePage, ResetPage, VerifyPage};
 use crate::account::links::{Confirmed, ResetError};
@@ -194,14 +194,11 @@ pub async fn forgot_submit(
             tracing::warn!(%error, "password reset request not handled");
         }
     });
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("request", &form.request)
-        .finish();
     Ok(notice(
         t,
         t.acct.forgot_title,
         vec![t.acct.forgot_sent.to_owned()],
-        Some((format!("/login?{q}"), t.back_to_login)),
+        Some((for_request("/login", &form.request), t.back_to_login)),
     ))
 }
 

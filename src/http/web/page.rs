@@ -72,6 +72,23 @@ impl Page {
         self.chosen.set(lang);
         lang
     }
+
+    /// The pending request `request` of this browser (if any), and the page language it asks
+    /// for (`ui_locales`) or else the browser's.
+    pub async fn for_pending(
+        &self,
+        session: &tower_sessions::Session,
+        request: &str,
+    ) -> Result<(Option<crate::oauth::authorize::Pending>, Lang), crate::http::session::SessionError>
+    {
+        let pending = crate::http::session::get_pending(session, request).await?;
+        let lang = self.lang(
+            pending
+                .as_ref()
+                .and_then(|p| p.request.ui_locales.as_deref()),
+        );
+        Ok((pending, lang))
+    }
 }
 
 /// Renders the `PageError`s of browser routes: in the handler's language (else the browser's),
@@ -168,6 +185,18 @@ pub fn no_store(mut response: Response) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// `path` for the pending authorization request `request` (`/login?request=…`), or the bare
+/// path when there is none.
+pub fn for_request(path: &str, request: &str) -> String {
+    if request.is_empty() {
+        return path.to_owned();
+    }
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("request", request)
+        .finish();
+    format!("{path}?{q}")
 }
 
 /// 303 See Other: after a form post, the browser follows with GET.

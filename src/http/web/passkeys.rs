@@ -20,10 +20,6 @@ use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::session::{self, MaybeSignedIn};
-use crate::oidc::acr;
-
-/// A sign-in this recent may add a passkey (adding one is adding a way in).
-const RECENT_SIGN_IN: i64 = 15 * 60;
 
 #[derive(Deserialize)]
 pub struct OptionsBody {
@@ -67,6 +63,18 @@ fn passkey_refusal(e: PasskeyError) -> Result<Response, PageError> {
         PasskeyError::Unknown => Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown")),
         PasskeyError::Store(e) => Err(e.into()),
     }
+}
+
+/// A call from the account page: its CSRF token right and someone signed in, or the refusal.
+fn account_call(
+    csrf: &Csrf,
+    token: &str,
+    signed_in: MaybeSignedIn,
+) -> Result<crate::http::session::SignedIn, (StatusCode, &'static str)> {
+    if csrf.check(token).is_err() {
+        return Err((StatusCode::FORBIDDEN, "csrf"));
+    }
+    signed_in.0.ok_or((StatusCode::UNAUTHORIZED, "sign_in"))
 }
 
 /// The options for the browser's prompt; the ceremony's state stays in the session.
@@ -159,10 +167,10 @@ pub async fn sign_in(
             return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
         }
         session::forget_awaiting_second_factor(&session).await?;
-        let mut sign_in = awaiting.sign_in;
-        sign_in.amr = acr::with_second_factor(&sign_in.amr, &methods);
-        sign_in.auth_time = now;
-        (sign_in, awaiting.request_id)
+        (
+            awaiting.sign_in.with_second_factor(&methods, now),
+            awaiting.request_id,
+        )
     } else {
         if state.accounts().active_user(&user_id).await?.is_none() {
             return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
@@ -181,14 +189,12 @@ pub async fn register_options(
     signed_in: MaybeSignedIn,
     Json(body): Json<OptionsBody>,
 ) -> Result<Response, PageError> {
-    if csrf.check(&body.csrf).is_err() {
-        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
-    }
-    let Some(signed_in) = signed_in.0 else {
-        return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in"));
+    let signed_in = match account_call(&csrf, &body.csrf, signed_in) {
+        Ok(signed_in) => signed_in,
+        Err((status, code)) => return Ok(refusal(status, code)),
     };
     let now = state.clock.now();
-    if now - signed_in.sign_in.auth_time > RECENT_SIGN_IN {
+    if !signed_in.sign_in.is_recent(now) {
         return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in_again"));
     }
     let started = state.passkeys().start_registration(&signed_in.user).await;
@@ -204,11 +210,9 @@ pub async fn register(
     signed_in: MaybeSignedIn,
     Json(body): Json<RegistrationBody>,
 ) -> Result<Response, PageError> {
-    if csrf.check(&body.csrf).is_err() {
-        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
-    }
-    let Some(signed_in) = signed_in.0 else {
-        return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in"));
+    let signed_in = match account_call(&csrf, &body.csrf, signed_in) {
+        Ok(signed_in) => signed_in,
+        Err((status, code)) => return Ok(refusal(status, code)),
     };
     let now = state.clock.now();
     let Some(Ceremony::Register(ceremony)) = session::take_passkey_ceremony(&session, now).await?

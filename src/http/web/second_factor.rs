@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::login::finish_sign_in;
-use super::page::{Page, no_store, retry_after, see_other};
+use super::page::{Page, for_request, no_store, retry_after, see_other};
 use super::views::SecondFactorPage;
 use crate::account::second_factor::{SecondFactorError, Used};
 use crate::app::AppState;
@@ -41,10 +41,7 @@ async fn offers(state: &AppState, user_id: &str) -> Result<(bool, bool), PageErr
 }
 
 fn back_to_login(request: &str) -> Response {
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("request", request)
-        .finish();
-    see_other(&format!("/login?{q}"))
+    see_other(&for_request("/login", request))
 }
 
 pub async fn show(
@@ -54,14 +51,7 @@ pub async fn show(
     csrf: Csrf,
     Query(q): Query<RequestId>,
 ) -> Result<Response, PageError> {
-    let pending = session::get_pending(&session, &q.request).await?;
-    let t = page
-        .lang(
-            pending
-                .as_ref()
-                .and_then(|p| p.request.ui_locales.as_deref()),
-        )
-        .texts();
+    let t = page.for_pending(&session, &q.request).await?.1.texts();
     let now = state.clock.now();
     let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
         return Ok(back_to_login(&q.request));
@@ -86,16 +76,11 @@ pub async fn submit(
     device: Device,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
-    let pending = session::get_pending(&session, &form.request).await?;
-    let t = page
-        .lang(
-            pending
-                .as_ref()
-                .and_then(|p| p.request.ui_locales.as_deref()),
-        )
-        .texts();
+    let (pending, lang) = page.for_pending(&session, &form.request).await?;
+    let t = lang.texts();
     let now = state.clock.now();
-    let (passkeys, codes) = match session::awaiting_second_factor(&session, now).await? {
+    let awaiting = session::awaiting_second_factor(&session, now).await?;
+    let (passkeys, codes) = match &awaiting {
         Some(a) => offers(&state, &a.sign_in.user_id).await?,
         None => (false, true),
     };
@@ -113,7 +98,7 @@ pub async fn submit(
     if csrf.check(&form.csrf).is_err() {
         return Ok(again(StatusCode::FORBIDDEN, t.csrf_failed));
     }
-    let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
+    let Some(awaiting) = awaiting else {
         return Ok(back_to_login(&form.request));
     };
     let user_id = awaiting.sign_in.user_id.clone();
@@ -152,9 +137,9 @@ pub async fn submit(
         }
     };
     session::forget_awaiting_second_factor(&session).await?;
-    let mut sign_in = awaiting.sign_in;
-    sign_in.amr = acr::with_second_factor(&sign_in.amr, &acr::one_time_code());
-    sign_in.auth_time = now;
+    let sign_in = awaiting
+        .sign_in
+        .with_second_factor(&acr::one_time_code(), now);
     if used == Used::RecoveryCode {
         let event = Event::new(Kind::Account)
             .user(sign_in.user_id.clone())

@@ -10,7 +10,7 @@ use tower_sessions::Session;
 use super::i18n::{Lang, Texts};
 use super::login::finish_sign_in;
 use super::mail_links::notice;
-use super::page::{Page, no_store};
+use super::page::{Page, for_request, no_store};
 use super::views::SignupPage;
 use crate::account::sign_in::SignIn;
 use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, SignedUp};
@@ -19,7 +19,6 @@ use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
-use crate::http::session;
 
 #[derive(Deserialize)]
 pub struct SignupForm {
@@ -44,12 +43,7 @@ async fn open_page(
     session: &Session,
     request: &str,
 ) -> Result<Lang, PageError> {
-    let pending = session::get_pending(session, request).await?;
-    let lang = page.lang(
-        pending
-            .as_ref()
-            .and_then(|p| p.request.ui_locales.as_deref()),
-    );
+    let (_, lang) = page.for_pending(session, request).await?;
     if !state.config.signup_enabled {
         return Err(PageError::new(StatusCode::NOT_FOUND, |t| t.signup_disabled));
     }
@@ -176,9 +170,6 @@ pub async fn submit(
 
 /// "We sent a message to …; then sign in."
 fn check_mail(t: &'static Texts, email: &str, request: &str) -> Response {
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("request", request)
-        .finish();
     notice(
         t,
         t.acct.check_mail_title,
@@ -186,6 +177,6 @@ fn check_mail(t: &'static Texts, email: &str, request: &str) -> Response {
             format!("{} {}", t.acct.check_mail_sent_to, email.trim()),
             t.acct.check_mail_next.to_owned(),
         ],
-        Some((format!("/login?{q}"), t.acct.continue_to_sign_in)),
+        Some((for_request("/login", request), t.acct.continue_to_sign_in)),
     )
 }
