@@ -329,10 +329,12 @@ impl Links<'_> {
         if store.login_wait(&[subject.as_str()], now).await? > 0 {
             return Ok(false);
         }
-        store
+        // The wait above is only a cheap early answer: two lookups running at once both pass
+        // it, so the turn is decided by the atomic count.
+        let taken = store
             .count_login_failure(&subject, &MAILS_PER_ACCOUNT, now)
             .await?;
-        Ok(true)
+        Ok(taken <= MAILS_PER_ACCOUNT.free)
     }
 
     fn why_not(&self) -> Sent {

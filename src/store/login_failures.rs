@@ -31,13 +31,14 @@ impl Store {
     }
 
     /// Counts a failure (atomically, across instances) and locks the subject once the policy
-    /// says so.
+    /// says so. Returns the count in the current window, this failure included, so a caller
+    /// that must not let two concurrent requests both pass can judge by it.
     pub async fn count_login_failure(
         &self,
         subject: &str,
         policy: &LockPolicy,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
         // A window that has passed, with no lock running, starts again at one.
         let row = sqlx::query(
             "INSERT INTO login_failures (subject, count, first_at, locked_until) \
@@ -56,7 +57,7 @@ impl Store {
         .await?;
         let count: i64 = row.try_get("count")?;
         if count < policy.free {
-            return Ok(());
+            return Ok(count);
         }
         let doublings = (count - policy.free).min(10);
         let until = now + (policy.base_lock << doublings).min(policy.max_lock);
@@ -68,7 +69,7 @@ impl Store {
         .bind(until)
         .execute(&mut *self.conn().await?)
         .await?;
-        Ok(())
+        Ok(count)
     }
 
     /// Forgets a subject's failures (a successful sign-in to the account).

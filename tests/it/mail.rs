@@ -356,9 +356,20 @@ async fn mail_to_one_account_is_limited(db: TestDb) {
     let sink = SmtpSink::start().await;
     let app = app_with_mail(&db, &sink, Clock::system()).await;
     app.user("minji").await;
-    for _ in 0..6 {
-        assert_eq!(forgot(&app, "minji").await.0, 200);
-    }
+    // At once, as a script would: each lookup runs after its answer, so they overlap, and the
+    // limit must hold for lookups that race each other.
+    let at_once = tokio::join!(
+        forgot(&app, "minji"),
+        forgot(&app, "minji"),
+        forgot(&app, "minji"),
+        forgot(&app, "minji"),
+        forgot(&app, "minji"),
+        forgot(&app, "minji"),
+    );
+    let answers = [
+        at_once.0, at_once.1, at_once.2, at_once.3, at_once.4, at_once.5,
+    ];
+    assert!(answers.iter().all(|(status, _)| *status == 200));
     for _ in 0..3 {
         sink.next().await;
     }
