@@ -248,6 +248,30 @@ impl AppState {
         }
     }
 
+    /// The metrics page: the counters, the database pool and the signing keys' ages. Without
+    /// the database the keys' gauge is left empty; everything else still answers.
+    pub async fn metrics_text(&self) -> String {
+        let now = self.clock.now();
+        let rows = crate::keys::list_keys(&self.store)
+            .await
+            .unwrap_or_default();
+        let keys: Vec<crate::metrics::KeyAge<'_>> = rows
+            .iter()
+            .map(|r| crate::metrics::KeyAge {
+                kid: &r.kid,
+                alg: &r.alg,
+                state: &r.state,
+                age_secs: now.saturating_sub(r.created_at),
+            })
+            .collect();
+        self.metrics.render(self.store.pool_usage(), &keys)
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn database_ready(&self) -> Result<(), crate::store::StoreError> {
+        self.store.ping().await
+    }
+
     /// What the protocol code needs, for one request at `now` with the keys of that moment.
     pub fn oauth<'a>(&'a self, keys: &'a KeySet, now: i64) -> OAuthContext<'a> {
         OAuthContext {
@@ -339,7 +363,7 @@ impl Server {
             (stop, writer)
         });
         let metrics = self.metrics_listener.map(|listener| {
-            let router = crate::metrics::server::router(self.state.clone());
+            let router = crate::http::metrics::router(self.state.clone());
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, router).await {
                     tracing::error!(error = %e, "metrics listener stopped");

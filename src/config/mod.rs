@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 mod builder;
 mod federation;
+mod mail;
 mod values;
 
 pub use builder::ConfigBuilder;
@@ -17,6 +18,7 @@ use values::{database, validate_issuer};
 pub(crate) use values::{decode_kek, is_loopback, redact_url_password};
 
 pub use federation::{FederationConfig, OAuthUpstream, OidcUpstream, Secret};
+pub use mail::{MailConfig, MailConfigError};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -172,14 +174,24 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     pub shutdown_grace_ms: u64,
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub rate_limits: crate::http::rate_limit::Limits,
+    pub rate_limits: RateLimits,
     pub jwks_max_age_secs: u64,
     pub signup_enabled: bool,
     /// Account mail; `None` when no SMTP server is configured.
-    pub mail: Option<crate::mail::MailConfig>,
+    pub mail: Option<MailConfig>,
     pub lifetimes: Lifetimes,
     pub keys: KeySchedule,
     pub federation: FederationConfig,
+}
+
+/// Requests per address per minute for each family of endpoints (0: off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    pub token: u32,
+    pub authorize: u32,
+    pub forms: u32,
+    /// Per authenticated client id at the token endpoints.
+    pub client: u32,
 }
 
 /// When signing keys change, in seconds.
@@ -540,12 +552,10 @@ impl RawConfig {
                     "must be set with smtp_url: the sender of account mail",
                 ));
             }
-            (Some(url), Some(from)) => Some(crate::mail::MailConfig::parse(url, from).map_err(
-                |e| match e {
-                    crate::mail::MailConfigError::Url(why) => invalid("smtp_url", why),
-                    crate::mail::MailConfigError::From(why) => invalid("mail_from", why),
-                },
-            )?),
+            (Some(url), Some(from)) => Some(MailConfig::parse(url, from).map_err(|e| match e {
+                MailConfigError::Url(why) => invalid("smtp_url", why),
+                MailConfigError::From(why) => invalid("mail_from", why),
+            })?),
         };
         Ok(Config {
             federation: self.federation.validate()?,
@@ -566,7 +576,7 @@ impl RawConfig {
             header_read_timeout_secs: self.header_read_timeout_secs,
             shutdown_grace_ms: self.shutdown_grace_ms,
             trusted_proxies: self.trusted_proxies.parse()?,
-            rate_limits: crate::http::rate_limit::Limits {
+            rate_limits: RateLimits {
                 token: self.rate_limit_token_per_minute,
                 authorize: self.rate_limit_authorize_per_minute,
                 forms: self.rate_limit_forms_per_minute,

@@ -30,9 +30,10 @@ pub fn registered_origins(state: AppState) -> CorsLayer {
         async move {
             match origin.to_str() {
                 Ok(origin) => {
+                    let keys = state.keys.current();
                     state
-                        .clients
-                        .origin_allowed(&state.store, origin, state.clock.now())
+                        .oauth(&keys, state.clock.now())
+                        .origin_registered(origin)
                         .await
                 }
                 Err(_) => false,

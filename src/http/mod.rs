@@ -6,6 +6,7 @@ mod cors;
 pub mod csrf;
 pub mod error;
 mod gateway;
+pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 // Public (hidden) for the fuzz targets (fuzz/), which call `oidc::userinfo::presented_token`.

@@ -20,7 +20,7 @@ pub async fn healthz() -> Response {
 pub async fn readyz(State(state): State<AppState>) -> Response {
     // Longer than the store's own wait for a connection, so that this probe, too, can find
     // the database gone and have every request after it answered at once.
-    match tokio::time::timeout(Duration::from_secs(4), state.store.ping()).await {
+    match tokio::time::timeout(Duration::from_secs(4), state.database_ready()).await {
         Ok(Ok(())) => no_store(Json(json!({ "status": "ready" })).into_response()),
         Ok(Err(e)) => {
             // A known outage is logged once by the store, not once per probe: anyone can call

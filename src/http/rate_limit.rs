@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_ip::client_ip;
 use super::error::PageError;
 use crate::app::AppState;
+use crate::config::RateLimits;
 
 /// Addresses remembered at most; beyond, the oldest windows are dropped.
 const MAX_KEYS: usize = 100_000;
@@ -39,23 +40,12 @@ impl Family {
     }
 }
 
-/// Limits per address per minute (0: off).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    pub token: u32,
-    pub authorize: u32,
-    pub forms: u32,
-    /// Per authenticated client id at the token endpoints.
-    pub client: u32,
-}
-
-impl Limits {
-    fn of(&self, family: Family) -> u32 {
-        match family {
-            Family::Token => self.token,
-            Family::Authorize => self.authorize,
-            Family::Forms => self.forms,
-        }
+/// The configured limit of a family (0: off).
+fn limit_of(limits: &RateLimits, family: Family) -> u32 {
+    match family {
+        Family::Token => limits.token,
+        Family::Authorize => limits.authorize,
+        Family::Forms => limits.forms,
     }
 }
 
@@ -141,7 +131,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Some(family) = family_of(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
-    let limit = state.config.rate_limits.of(family);
+    let limit = limit_of(&state.config.rate_limits, family);
     if limit == 0 {
         return next.run(request).await;
     }

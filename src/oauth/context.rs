@@ -30,4 +30,11 @@ impl OAuthContext<'_> {
     pub async fn client(&self, id: &str) -> Result<Option<Client>, crate::store::StoreError> {
         Client::find(self.store, id).await
     }
+
+    /// Whether some client registered `origin` for browser calls (CORS).
+    pub async fn origin_registered(&self, origin: &str) -> bool {
+        self.clients
+            .origin_allowed(self.store, origin, self.now)
+            .await
+    }
 }
