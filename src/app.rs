@@ -450,37 +450,11 @@ async fn housekeeping(state: AppState) {
 /// On PostgreSQL: drops a cached client as soon as any process announces a change to it.
 /// While the listener is down (database away), caches fall back to their short lifetime.
 async fn client_changes(state: AppState) {
-    let crate::config::DatabaseConfig::Postgres { url } = &state.config.database else {
-        return;
-    };
-    loop {
-        match sqlx::postgres::PgListener::connect(url).await {
-            Ok(mut listener) => {
-                if let Err(e) = listener.listen(crate::store::CLIENT_CHANNEL).await {
-                    tracing::warn!(error = %e, "cannot listen for client changes");
-                } else {
-                    // Anything may have changed while we were not listening.
-                    state.clients.clear();
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(notification)) => {
-                                state.clients.invalidate(notification.payload());
-                            }
-                            // The connection dropped (sqlx reconnects on the next call):
-                            // announcements in between are lost.
-                            Ok(None) => state.clients.clear(),
-                            Err(e) => {
-                                tracing::debug!(error = %e, "client change listener stopped");
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "client change listener cannot connect"),
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    }
+    crate::store::follow_client_changes(&state.config.database, |change| match change {
+        crate::store::ClientChange::One(id) => state.clients.invalidate(&id),
+        crate::store::ClientChange::Any => state.clients.clear(),
+    })
+    .await;
 }
 
 /// The whole HTTP surface.

@@ -1,6 +1,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::config::DatabaseConfig;
+
 use super::{Store, StoreError, get_bool, json_list, to_json_list};
 
 /// A registered client as stored. Lists are JSON arrays in TEXT columns.
@@ -185,3 +187,47 @@ impl Store {
 
 /// The PostgreSQL channel client changes are announced on.
 pub const CLIENT_CHANNEL: &str = "munjigi_clients";
+
+/// What the announcements on `CLIENT_CHANNEL` say.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientChange {
+    /// This client changed.
+    One(String),
+    /// Anything may have changed (announcements were missed while not listening).
+    Any,
+}
+
+/// On PostgreSQL: calls `on_change` for every client change any process announces, for as
+/// long as the task runs, reconnecting after the database goes away (and then reporting
+/// `Any`, since announcements in between are lost). SQLite has one process: nothing to follow.
+pub async fn follow_client_changes(database: &DatabaseConfig, on_change: impl Fn(ClientChange)) {
+    let DatabaseConfig::Postgres { url } = database else {
+        return;
+    };
+    loop {
+        match sqlx::postgres::PgListener::connect(url).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(CLIENT_CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot listen for client changes");
+                } else {
+                    on_change(ClientChange::Any);
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(notification)) => {
+                                on_change(ClientChange::One(notification.payload().to_owned()));
+                            }
+                            // The connection dropped (sqlx reconnects on the next call).
+                            Ok(None) => on_change(ClientChange::Any),
+                            Err(e) => {
+                                tracing::debug!(error = %e, "client change listener stopped");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "client change listener cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}

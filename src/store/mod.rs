@@ -32,7 +32,7 @@ use crate::config::DatabaseConfig;
 
 pub use account_tokens::{AccountTokenRecord, EmailChange, LinkPurpose};
 pub use audit_events::{AuditQuery, AuditRecord};
-pub use clients::{CLIENT_CHANNEL, ClientRecord};
+pub use clients::{CLIENT_CHANNEL, ClientChange, ClientRecord, follow_client_changes};
 pub use codes::{CodeRecord, CodeRedemption};
 pub use consents::ConsentRecord;
 pub use housekeeping::{Cutoffs, Purged};
