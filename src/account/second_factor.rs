@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Expires;
 use crate::keys::Kek;
 use crate::oauth::secret::SecretHasher;
 use crate::store::{LockPolicy, Store, StoreError};
@@ -35,6 +36,13 @@ pub struct SecondFactors<'a> {
 pub struct Enrolment {
     pub secret_sealed: String,
     pub started_at: i64,
+}
+
+impl crate::clock::Expires for Enrolment {
+    const TTL: i64 = ENROLMENT_TTL;
+    fn made_at(&self) -> i64 {
+        self.started_at
+    }
 }
 
 /// What the enrolment page shows.
@@ -129,7 +137,7 @@ impl SecondFactors<'_> {
         code: &str,
         now: i64,
     ) -> Result<Vec<String>, SecondFactorError> {
-        if now - enrolment.started_at > ENROLMENT_TTL {
+        if !enrolment.is_fresh(now) {
             return Err(SecondFactorError::EnrolmentExpired);
         }
         let secret = self.open(user_id, &enrolment.secret_sealed)?;

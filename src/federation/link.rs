@@ -28,6 +28,13 @@ pub struct PendingLink {
 /// How long the person has to confirm a link.
 pub const PENDING_LINK_TTL: i64 = 600;
 
+impl crate::clock::Expires for PendingLink {
+    const TTL: i64 = PENDING_LINK_TTL;
+    fn made_at(&self) -> i64 {
+        self.created_at
+    }
+}
+
 impl Accounts<'_> {
     /// Which account an upstream sign-in is (see the module's doc).
     pub async fn resolve_upstream(

@@ -68,6 +68,13 @@ pub struct RoundTrip {
     pub started_at: i64,
 }
 
+impl crate::clock::Expires for RoundTrip {
+    const TTL: i64 = ROUND_TRIP_TTL;
+    fn made_at(&self) -> i64 {
+        self.started_at
+    }
+}
+
 impl std::fmt::Debug for RoundTrip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoundTrip")

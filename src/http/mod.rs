@@ -203,7 +203,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(browser)
         .merge(api)
         .merge(documents)
-        .merge(admin::routes())
+        .merge(admin::routes(&state))
         .route("/static/style.css", get(stylesheet))
         .route(gateway::PATH, axum::routing::any(gateway::verify))
         .route(

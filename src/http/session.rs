@@ -19,9 +19,9 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use crate::account::sessions::{DEVICE_KEY, DeviceInfo};
 use crate::account::sign_in::{SignIn, active_user};
 use crate::app::AppState;
-use crate::clock::Clock;
+use crate::clock::{Clock, Expires, fresh};
 use crate::federation::RoundTrip;
-use crate::federation::link::{PENDING_LINK_TTL, PendingLink};
+use crate::federation::link::PendingLink;
 use crate::http::error::PageError;
 use crate::http::web::page::see_other;
 use crate::oauth::authorize::Pending;
@@ -340,6 +340,13 @@ pub struct AwaitingSecondFactor {
     pub started_at: i64,
 }
 
+impl Expires for AwaitingSecondFactor {
+    const TTL: i64 = SECOND_FACTOR_TTL;
+    fn made_at(&self) -> i64 {
+        self.started_at
+    }
+}
+
 pub async fn put_awaiting_second_factor(
     session: &Session,
     awaiting: &AwaitingSecondFactor,
@@ -354,8 +361,7 @@ pub async fn awaiting_second_factor(
     session: &Session,
     now: i64,
 ) -> Result<Option<AwaitingSecondFactor>, SessionError> {
-    let awaiting: Option<AwaitingSecondFactor> = session.get(SECOND_FACTOR).await?;
-    Ok(awaiting.filter(|a| now - a.started_at <= SECOND_FACTOR_TTL))
+    Ok(fresh(session.get(SECOND_FACTOR).await?, now))
 }
 
 pub async fn forget_awaiting_second_factor(session: &Session) -> Result<(), SessionError> {
@@ -374,10 +380,12 @@ pub async fn put_enrolment(
     Ok(())
 }
 
+/// The authenticator being set up, unless it waited too long.
 pub async fn enrolment(
     session: &Session,
+    now: i64,
 ) -> Result<Option<crate::account::second_factor::Enrolment>, SessionError> {
-    Ok(session.get(ENROLMENT).await?)
+    Ok(fresh(session.get(ENROLMENT).await?, now))
 }
 
 pub async fn forget_enrolment(session: &Session) -> Result<(), SessionError> {
@@ -481,8 +489,7 @@ pub async fn pending_link(
     session: &Session,
     now: i64,
 ) -> Result<Option<PendingLink>, SessionError> {
-    let link: Option<PendingLink> = session.get(PENDING_LINK).await?;
-    Ok(link.filter(|l| now - l.created_at <= PENDING_LINK_TTL))
+    Ok(fresh(session.get(PENDING_LINK).await?, now))
 }
 
 pub async fn forget_pending_link(session: &Session) -> Result<(), SessionError> {

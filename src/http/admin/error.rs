@@ -1,12 +1,13 @@
 //! The admin API's one error shape: `{status, code, message, request_id, timestamp}`.
 
 use axum::Json;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::clock::Clock;
 use crate::http::middleware::RequestId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +115,7 @@ impl IntoResponse for AdminError {
 }
 
 /// Writes the body of every `AdminError` answer, with the request's id and the time.
-pub async fn complete(request: Request, next: Next) -> Response {
+pub async fn complete(State(clock): State<Clock>, request: Request, next: Next) -> Response {
     let request_id = request
         .extensions()
         .get::<RequestId>()
@@ -124,8 +125,9 @@ pub async fn complete(request: Request, next: Next) -> Response {
     let Some(error) = response.extensions().get::<AdminError>().cloned() else {
         return response;
     };
-    let timestamp = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+    let timestamp = time::OffsetDateTime::from_unix_timestamp(clock.now())
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default();
     let body = AdminErrorBody {
         status: error.status.as_u16(),

@@ -23,7 +23,7 @@ pub use error::AdminError;
 
 pub const BASE: &str = "/admin/api/v1";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/clients", get(clients::list).post(clients::create))
@@ -61,7 +61,10 @@ pub fn routes() -> Router<AppState> {
         .route("/audit-events", get(audit::query))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(axum::middleware::from_fn(error::complete));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clock.clone(),
+            error::complete,
+        ));
     Router::new().nest(BASE, api)
 }
 

@@ -417,10 +417,7 @@ async fn totp_setup_page(
     error: Option<(StatusCode, &'static str)>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    let Some(enrolment) = session::enrolment(session)
-        .await?
-        .filter(|e| now - e.started_at <= crate::account::second_factor::ENROLMENT_TTL)
-    else {
+    let Some(enrolment) = session::enrolment(session, now).await? else {
         return Ok(see_other("/account"));
     };
     let user = &signed_in.user;
@@ -451,8 +448,11 @@ async fn totp_setup_page(
 account_form!(totp_confirm, |ctx, form| {
     let now = ctx.state.clock.now();
     let user_id = &ctx.signed_in.user.id;
-    let Some(enrolment) = session::enrolment(&ctx.session).await? else {
-        return Ok(see_other("/account"));
+    let Some(enrolment) = session::enrolment(&ctx.session, now).await? else {
+        // None kept, or kept too long: say so (the page offers to start again).
+        return ctx
+            .second_factor_error(SecondFactorError::EnrolmentExpired)
+            .await;
     };
     let confirmed = ctx
         .state

@@ -17,9 +17,10 @@ use super::texts::Texts;
 use super::views::{LinkPage, ProviderButton};
 use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::app::AppState;
+use crate::clock::fresh;
 use crate::federation::link::{LinkError, PendingLink, Policy, Resolution};
 use crate::federation::{
-    Callback, Connector, Federation, FederationError, Freshness, Kind, Purpose, ROUND_TRIP_TTL,
+    Callback, Connector, Federation, FederationError, Freshness, Kind, Purpose,
 };
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
@@ -264,7 +265,7 @@ pub async fn callback(
     // A callback without its round trip (forged, replayed, from another browser) or for
     // another provider goes no further.
     let Some(trip) =
-        trip.filter(|t| t.provider == provider && now - t.started_at <= ROUND_TRIP_TTL)
+        fresh(trip, now).filter(|t| t.provider == provider)
     else {
         return Err(PageError::with(
             StatusCode::BAD_REQUEST,

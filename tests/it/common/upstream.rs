@@ -163,11 +163,9 @@ impl Stub {
     }
 }
 
+/// The stub provider stamps its tokens with the system time, as a real provider would.
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    munjigi::clock::Clock::system().now()
 }
 
 async fn discovery(State(s): State<Arc<Shared>>) -> Response {
