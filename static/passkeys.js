@@ -1,7 +1,9 @@
 // munjigi: the passkey buttons. WebAuthn is only reachable from script; every other form of
 // the pages works without it. Buttons carry what they need in data- attributes:
 //   data-passkey="sign-in" | "second-factor" | "register", data-csrf, data-request,
-//   data-failed (the message shown when the prompt fails), data-name-input (register).
+//   data-failed (the message shown when the prompt fails in the browser), data-name-input
+//   (register). A refusal from the server carries its own message, in the page's language:
+//   what happened, and whether trying again can help.
 "use strict";
 
 (function () {
@@ -46,7 +48,9 @@
     }).then(function (response) {
       return response.json().then(function (json) {
         if (!response.ok) {
-          throw new Error(json.error || "failed");
+          var refused = new Error(json.error || "failed");
+          refused.shown = json.message;
+          throw refused;
         }
         return json;
       });
@@ -95,6 +99,7 @@
       .then(function (credential) {
         return post("/login/passkey", {
           csrf: button.dataset.csrf,
+          purpose: button.dataset.passkey,
           request: button.dataset.request || "",
           credential: asserted(credential),
         });
@@ -137,7 +142,7 @@
         .catch(function (reason) {
           button.disabled = false;
           if (error) {
-            error.textContent = button.dataset.failed;
+            error.textContent = (reason && reason.shown) || button.dataset.failed;
             // What went wrong, for whoever looks at the page's source (never shown).
             error.dataset.reason = String(reason && reason.message ? reason.message : reason);
             error.hidden = false;

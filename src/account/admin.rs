@@ -157,7 +157,7 @@ impl Accounts<'_> {
         access_token_ttl: i64,
     ) -> Result<(bool, u64), AdminError> {
         let user = self.find(who).await?;
-        let authenticator = self.store.disable_totp(&user.id).await?;
+        let authenticator = self.store.disable_totp(&user.id, false).await?;
         let passkeys = self.store.delete_passkeys_of(&user.id).await?;
         self.end_access(&user.id, now, access_token_ttl).await?;
         Ok((authenticator, passkeys))

@@ -295,6 +295,29 @@ impl Links<'_> {
         self.send(messages::email_changed(lang, old, &user.username, new))
     }
 
+    /// Tells the account's address that a sign-in with its passkey `passkey` was refused as
+    /// a copy (within the account's share of mail: a clone tried again and again does not
+    /// flood the inbox).
+    pub async fn notify_passkey_cloned(
+        &self,
+        user: &UserRecord,
+        passkey: &str,
+        lang: &str,
+        now: i64,
+    ) -> Result<Sent, StoreError> {
+        let Some(email) = user.email.as_deref() else {
+            return Ok(Sent::NoAddress);
+        };
+        if !self.mailer.is_on() {
+            return Ok(Sent::MailOff);
+        }
+        if !self.take_mail_turn(&user.id, now).await? {
+            return Ok(Sent::TooMany);
+        }
+        let mail = messages::passkey_cloned(lang, email, &user.username, passkey);
+        Ok(self.send(mail))
+    }
+
     /// A new stored link for `user`, if mail is on and the account has a mail turn left.
     async fn new_link(
         &self,

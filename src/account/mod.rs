@@ -11,6 +11,7 @@ pub mod sign_in;
 pub mod throttle;
 pub mod totp;
 pub mod user;
+pub mod ways_in;
 
 use crate::store::Store;
 

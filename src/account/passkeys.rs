@@ -2,7 +2,9 @@
 //! with one — as the second factor after a password, or on its own (a passkey that verified
 //! its user is two factors: the device, and the PIN or biometric that unlocked it).
 //!
-//! Ceremony state (the challenge) lives in the server-side session between the two halves.
+//! Ceremony state (the challenge) is kept between the two halves: in the session when
+//! someone is signed in or half-way (registration, second factor), sealed in the browser for
+//! a sign-in with a passkey alone (so that an anonymous prompt stores nothing).
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,7 @@ use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
     PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
 use webauthn_rs_proto::ResidentKeyRequirement;
@@ -61,6 +63,10 @@ pub enum PasskeyError {
     Refused(String),
     #[error("no passkey of this account matches")]
     Unknown,
+    /// The passkey signed with a counter that did not move forward: another copy of the
+    /// authenticator is in use (WebAuthn §6.1.1). Refused; the account's owner is told.
+    #[error("the passkey {passkey:?} of account {user_id} may be cloned: its signature counter did not increase")]
+    Cloned { user_id: String, passkey: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -87,6 +93,23 @@ fn credential_id(bytes: &[u8]) -> String {
 
 fn refused(e: impl std::fmt::Display) -> PasskeyError {
     PasskeyError::Refused(e.to_string())
+}
+
+/// A refused assertion: `Cloned` (naming the account and the passkey) when the counter says
+/// a copy is in use, else `Refused`.
+fn assertion_refused(
+    e: WebauthnError,
+    records: &[PasskeyRecord],
+    credential: &PublicKeyCredential,
+) -> PasskeyError {
+    let used = credential_id(credential.get_credential_id());
+    match (e, records.iter().find(|r| r.credential_id == used)) {
+        (WebauthnError::CredentialPossibleCompromise, Some(record)) => PasskeyError::Cloned {
+            user_id: record.user_id.clone(),
+            passkey: record.name.clone(),
+        },
+        (e, _) => refused(e),
+    }
 }
 
 fn parse(record: &PasskeyRecord) -> Result<Passkey, StoreError> {
@@ -227,7 +250,7 @@ impl Passkeys<'_> {
                 let records = self.store.passkeys_of(&user_id).await?;
                 let result = webauthn
                     .finish_passkey_authentication(credential, &state)
-                    .map_err(refused)?;
+                    .map_err(|e| assertion_refused(e, &records, credential))?;
                 (records, result)
             }
             Ceremony::Passwordless(state) => {
@@ -247,7 +270,7 @@ impl Passkeys<'_> {
                 }
                 let result = webauthn
                     .finish_discoverable_authentication(credential, state, &keys)
-                    .map_err(refused)?;
+                    .map_err(|e| assertion_refused(e, &records, credential))?;
                 (records, result)
             }
             Ceremony::Register(_) => return Err(PasskeyError::Unknown),
@@ -265,10 +288,39 @@ impl Passkeys<'_> {
             .await?;
         Ok((record.user_id, methods(result.backup_eligible())))
     }
+}
 
-    pub async fn remove(&self, user_id: &str, credential_id: &str) -> Result<bool, StoreError> {
-        self.store.delete_passkey(user_id, credential_id).await
+/// A sign-in refused because the passkey looks copied (`PasskeyError::Cloned`): the audit
+/// event names the account, the passkey and the reason, and the account's address is told.
+pub async fn report_clone(
+    links: &super::links::Links<'_>,
+    audit: &crate::audit::Audit,
+    clone: CloneReport<'_>,
+) -> Result<(), StoreError> {
+    let event = crate::audit::Event::new(crate::audit::Kind::SignInFailed)
+        .user(clone.user_id)
+        .ip(clone.ip)
+        .with("method", "passkey")
+        .with("reason", "passkey_counter_not_increasing")
+        .with("passkey", clone.passkey);
+    audit.record(event, clone.now);
+    if let Some(user) = links.accounts.store.user(clone.user_id).await? {
+        let sent = links
+            .notify_passkey_cloned(&user, clone.passkey, clone.lang, clone.now)
+            .await?;
+        tracing::warn!(user = %clone.user_id, ?sent, "passkey refused: its counter did not increase (a copy may be in use)");
     }
+    Ok(())
+}
+
+/// Who and what `report_clone` tells about.
+pub struct CloneReport<'a> {
+    pub user_id: &'a str,
+    pub passkey: &'a str,
+    pub ip: std::net::IpAddr,
+    /// The language of the mail: the page's.
+    pub lang: &'a str,
+    pub now: i64,
 }
 
 #[cfg(test)]

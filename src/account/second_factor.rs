@@ -80,6 +80,10 @@ fn sealing_id(user_id: &str) -> String {
     format!("totp:{user_id}")
 }
 
+fn codes_sealing_id(user_id: &str) -> String {
+    format!("recovery-codes:{user_id}")
+}
+
 impl SecondFactors<'_> {
     /// Whether the account signs in with a second factor (an authenticator app or a passkey).
     pub async fn enrolled(&self, user_id: &str) -> Result<bool, StoreError> {
@@ -182,11 +186,13 @@ impl SecondFactors<'_> {
         code: &str,
         now: i64,
     ) -> Result<Option<Used>, SecondFactorError> {
-        let Some(record) = self.store.totp_of(user_id).await? else {
-            return Ok(None);
-        };
         let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        // Recovery codes work without an authenticator app too (an account whose second
+        // factor is a passkey has them).
         if digits.len() == totp::DIGITS as usize {
+            let Some(record) = self.store.totp_of(user_id).await? else {
+                return Ok(None);
+            };
             let secret = self.open(user_id, &record.secret_sealed)?;
             return Ok(
                 match totp::matching_step(&secret, &digits, now, record.last_used_step) {
@@ -227,8 +233,49 @@ impl SecondFactors<'_> {
         self.store.recovery_codes_left(user_id).await
     }
 
+    /// Whether the second step of a sign-in can take a typed code: an authenticator app's,
+    /// or a recovery code.
+    pub async fn accepts_codes(&self, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self.has_authenticator(user_id).await? || self.recovery_codes_left(user_id).await? > 0)
+    }
+
+    /// A first second factor that comes without recovery codes (a passkey; an authenticator
+    /// app's confirmation makes its own) gets them, as an authenticator app does: else
+    /// losing it would need an administrator. `None` when the account has codes left.
+    pub async fn recovery_codes_for_first_factor(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        if self.recovery_codes_left(user_id).await? > 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.new_recovery_codes(user_id, now).await?))
+    }
+
+    /// Recovery codes sealed under the KEK for the account, to be shown once on the next page.
+    pub fn seal_codes(&self, user_id: &str, codes: &[String]) -> Result<String, SecondFactorError> {
+        self.kek
+            .seal(codes.join(" ").as_bytes(), &codes_sealing_id(user_id))
+            .map_err(|e| SecondFactorError::Sealed(e.to_string()))
+    }
+
+    pub fn open_codes(&self, user_id: &str, sealed: &str) -> Result<Vec<String>, SecondFactorError> {
+        let plain = self
+            .kek
+            .open(sealed, &codes_sealing_id(user_id))
+            .map_err(|e| SecondFactorError::Sealed(e.to_string()))?;
+        Ok(String::from_utf8_lossy(&plain)
+            .split(' ')
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Turns the authenticator app off. Its recovery codes go with it, unless a passkey
+    /// remains as the second factor (they are that passkey's way back too).
     pub async fn disable(&self, user_id: &str) -> Result<bool, StoreError> {
-        self.store.disable_totp(user_id).await
+        let keep_codes = !self.store.passkeys_of(user_id).await?.is_empty();
+        self.store.disable_totp(user_id, keep_codes).await
     }
 
     fn open(&self, user_id: &str, sealed: &str) -> Result<Vec<u8>, SecondFactorError> {

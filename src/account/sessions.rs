@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{SessionRow, StoreError};
 
+use super::sign_in::SignIn;
+
 use super::Accounts;
 
 /// Kept in a session at sign-in, so the list can say which device it is.
@@ -45,17 +47,26 @@ pub struct SessionInfo {
     /// The last request (the idle expiry moves with each one).
     pub last_seen: i64,
     pub expires_at: i64,
+    /// Signed in with one factor only (see `one_factor_sessions`).
+    pub one_factor: bool,
 }
 
 /// The session key the device is kept under (see `http::session`).
 pub const DEVICE_KEY: &str = "device";
+/// The session key the sign-in is kept under (see `http::session`).
+pub const SIGN_IN_KEY: &str = "auth";
 
 impl SessionInfo {
     pub fn of(row: &SessionRow, idle_secs: i64) -> Self {
-        let device: Option<DeviceInfo> = serde_json::from_str::<serde_json::Value>(&row.data)
-            .ok()
+        let record = serde_json::from_str::<serde_json::Value>(&row.data).ok();
+        let device: Option<DeviceInfo> = record
+            .as_ref()
             .and_then(|record| record.get("data")?.get(DEVICE_KEY).cloned())
             .and_then(|d| serde_json::from_value(d).ok());
+        let sign_in: Option<SignIn> = record
+            .as_ref()
+            .and_then(|record| record.get("data")?.get(SIGN_IN_KEY).cloned())
+            .and_then(|s| serde_json::from_value(s).ok());
         Self {
             id_hash: row.id_hash.clone(),
             device: device
@@ -65,6 +76,7 @@ impl SessionInfo {
             signed_in_at: device.as_ref().map(|d| d.signed_in_at),
             last_seen: row.expires_at - idle_secs,
             expires_at: row.expires_at,
+            one_factor: sign_in.is_some_and(|s| !crate::oidc::acr::is_multi_factor(&s.amr)),
         }
     }
 }
@@ -129,6 +141,41 @@ impl Accounts<'_> {
     /// Ends every session of the account except the one asking.
     pub async fn end_other_sessions(&self, user_id: &str, keep: &str) -> Result<u64, StoreError> {
         self.store.delete_sessions_of_except(user_id, keep).await
+    }
+
+    /// The account's other sessions that signed in with one factor, once it has a second
+    /// (a second factor added now does not reach back into them): what the account page
+    /// offers to end.
+    pub async fn one_factor_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+        idle_secs: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        if !self.store.has_second_factor(user_id).await? {
+            return Ok(Vec::new());
+        }
+        let list = self.sessions(user_id, idle_secs).await?;
+        Ok(list
+            .into_iter()
+            .filter(|s| s.one_factor && s.id_hash != keep)
+            .collect())
+    }
+
+    /// Ends the sessions `one_factor_sessions` lists.
+    pub async fn end_one_factor_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+        idle_secs: i64,
+    ) -> Result<u64, StoreError> {
+        let mut ended = 0;
+        for s in self.one_factor_sessions(user_id, keep, idle_secs).await? {
+            if self.store.delete_session_of(user_id, &s.id_hash).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 }
 

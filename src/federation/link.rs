@@ -63,16 +63,6 @@ impl Accounts<'_> {
         link(self.store, user_id, identity, now).await
     }
 
-    /// Removes the user's identity of `provider`, unless it is their last way to sign in.
-    pub async fn unlink_upstream(
-        &self,
-        user_id: &str,
-        provider: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.store.unlink_identity(user_id, provider, now).await
-    }
-
     pub async fn identities(&self, user_id: &str) -> Result<Vec<IdentityRecord>, StoreError> {
         self.store.identities_of(user_id).await
     }
@@ -185,16 +175,6 @@ async fn link(
         Err(StoreError::Conflict) => Err(LinkError::ProviderTaken),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Removes the user's identity of `provider`, unless it is their last way to sign in.
-pub async fn unlink(
-    store: &Store,
-    user_id: &str,
-    provider: &str,
-    now: i64,
-) -> Result<bool, StoreError> {
-    store.unlink_identity(user_id, provider, now).await
 }
 
 fn record(user_id: &str, identity: &UpstreamIdentity, now: i64) -> IdentityRecord {

@@ -15,6 +15,7 @@ pub mod oidc;
 mod ops;
 pub mod params;
 pub mod rate_limit;
+pub mod sealed;
 pub mod session;
 pub mod web;
 
@@ -103,6 +104,10 @@ pub fn routes(state: AppState) -> Router {
             axum::routing::post(web::account_forms::end_other_sessions),
         )
         .route(
+            "/account/sessions/end-one-factor",
+            axum::routing::post(web::account_forms::end_one_factor_sessions),
+        )
+        .route(
             "/account/apps/revoke",
             axum::routing::post(web::account_forms::revoke_app),
         )
@@ -126,6 +131,10 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/account/2fa/recovery",
             axum::routing::post(web::account_forms::recovery_new),
+        )
+        .route(
+            "/account/2fa/recovery/codes",
+            get(web::account_forms::codes_show),
         )
         .route(
             "/account/link/{provider}",
@@ -154,6 +163,11 @@ pub fn routes(state: AppState) -> Router {
             get(web::logout::end_session).post(web::logout::end_session),
         )
         .route("/", get(web::logout::home))
+        // Inside the session layer: sees what a request left in its session.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::note_anonymous_origin,
+        ))
         .layer(session::layer(&state))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(csrf::CsrfConfig {

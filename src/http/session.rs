@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tower_sessions::cookie::SameSite;
@@ -22,6 +23,7 @@ use crate::app::AppState;
 use crate::clock::{Clock, Expires, fresh};
 use crate::federation::RoundTrip;
 use crate::federation::link::PendingLink;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::web::page::see_other;
 use crate::oauth::authorize::Pending;
@@ -62,6 +64,19 @@ fn user_of(record: &Record) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// For a session nobody has signed in to: the (hashed) address that made it, stored beside
+/// it so that each address keeps a bounded number of them (see `note_anonymous_origin`).
+fn anonymous_origin(record: &Record) -> Option<String> {
+    if user_of(record).is_some() {
+        return None;
+    }
+    record
+        .data
+        .get(ANONYMOUS_FROM)
+        .and_then(|from| from.as_str())
+        .map(str::to_owned)
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -76,6 +91,9 @@ impl SessionStore for DbSessionStore {
                     &data,
                     record.expiry_date.unix_timestamp(),
                     user_of(record).as_deref(),
+                    anonymous_origin(record)
+                        .as_deref()
+                        .map(|from| (from, ANONYMOUS_PER_ADDRESS)),
                 )
                 .await
                 .map_err(backend)?;
@@ -96,6 +114,7 @@ impl SessionStore for DbSessionStore {
                 &data,
                 record.expiry_date.unix_timestamp(),
                 user_of(record).as_deref(),
+                anonymous_origin(record).as_deref(),
             )
             .await
             .map_err(backend)
@@ -142,7 +161,7 @@ pub fn layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
         )))
 }
 
-const AUTH: &str = "auth";
+const AUTH: &str = crate::account::sessions::SIGN_IN_KEY;
 const PENDING: &str = "pending";
 /// Enough for several tabs; older ones are dropped first.
 const MAX_PENDING: usize = 8;
@@ -248,6 +267,60 @@ pub async fn sign_in(
 /// trips while unused: long enough to sign in, short enough that a flood of anonymous
 /// requests does not keep rows for hours.
 const ANONYMOUS_IDLE_MINUTES: i64 = 30;
+
+/// Sessions nobody has signed in to that one address (an IPv6 /64 counts as one) keeps at
+/// most: a new one beyond this ends that address's least recently used one. Anonymous state
+/// that can live in the browser does (the passkey prompt, CSRF tokens); what stays here — a
+/// pending authorization request, a round trip to a provider — is bounded by this instead.
+/// Enough for the people behind one NAT signing in at once; a flood from one address costs
+/// at most this many rows (for `ANONYMOUS_IDLE_MINUTES`).
+pub const ANONYMOUS_PER_ADDRESS: i64 = 32;
+const ANONYMOUS_FROM: &str = "anonymous_from";
+
+/// The key an address counts under: the address itself, or its /64 for IPv6 (one host gets
+/// a whole /64), hashed so that anonymous visitors' addresses are not stored.
+fn address_key(ip: std::net::IpAddr) -> String {
+    let ip = match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let mut bytes = v6.octets();
+            bytes[8..].fill(0);
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bytes))
+        }
+        v4 => v4,
+    };
+    sha256_hex(&format!("anonymous-session:{ip}"))
+}
+
+/// Runs inside the session layer: when a request leaves state in a session nobody has signed
+/// in to, notes which address made it, so that the store can bound them per address.
+pub async fn note_anonymous_origin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let session = parts.extensions.get::<Session>().cloned();
+    let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, &state).await;
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(session) = session
+        && session.is_modified()
+        && let Err(e) = mark_anonymous(&session, ip).await
+    {
+        tracing::warn!(error = %e, "could not note the address of an anonymous session");
+    }
+    response
+}
+
+async fn mark_anonymous(session: &Session, ip: std::net::IpAddr) -> Result<(), SessionError> {
+    if session.is_empty().await || session.get::<SignIn>(AUTH).await?.is_some() {
+        return Ok(());
+    }
+    let key = address_key(ip);
+    if session.get::<String>(ANONYMOUS_FROM).await?.as_deref() != Some(key.as_str()) {
+        session.insert(ANONYMOUS_FROM, key).await?;
+    }
+    Ok(())
+}
 
 /// Before storing something in a session: an anonymous one expires soon.
 async fn keep_anonymous_short(session: &Session) -> Result<(), SessionError> {
@@ -397,7 +470,7 @@ pub async fn forget_enrolment(session: &Session) -> Result<(), SessionError> {
 
 const PASSKEY_CEREMONY: &str = "passkey_ceremony";
 /// A passkey prompt is answered within this time.
-const PASSKEY_CEREMONY_TTL: i64 = 5 * 60;
+pub const PASSKEY_CEREMONY_TTL: i64 = 5 * 60;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct KeptCeremony {
@@ -405,7 +478,16 @@ struct KeptCeremony {
     started_at: i64,
 }
 
-/// Keeps the state of a passkey prompt (one at a time) until the browser answers it.
+impl Expires for KeptCeremony {
+    const TTL: i64 = PASSKEY_CEREMONY_TTL;
+    fn made_at(&self) -> i64 {
+        self.started_at
+    }
+}
+
+/// Keeps the state of a passkey prompt (one at a time) until the browser answers it: for a
+/// session that is signed in or half-way (registration, second factor). A prompt to sign in
+/// with a passkey alone is sealed in the browser instead (`web::passkeys`).
 pub async fn put_passkey_ceremony(
     session: &Session,
     ceremony: crate::account::passkeys::Ceremony,
@@ -426,9 +508,7 @@ pub async fn take_passkey_ceremony(
     now: i64,
 ) -> Result<Option<crate::account::passkeys::Ceremony>, SessionError> {
     let kept: Option<KeptCeremony> = session.remove(PASSKEY_CEREMONY).await?;
-    Ok(kept
-        .filter(|k| now - k.started_at <= PASSKEY_CEREMONY_TTL)
-        .map(|k| k.ceremony))
+    Ok(fresh(kept, now).map(|k| k.ceremony))
 }
 
 const ROUND_TRIPS: &str = "upstream";
@@ -495,4 +575,16 @@ pub async fn pending_link(
 pub async fn forget_pending_link(session: &Session) -> Result<(), SessionError> {
     session.remove::<PendingLink>(PENDING_LINK).await?;
     Ok(())
+}
+
+const CODES_TO_SHOW: &str = "codes_to_show";
+
+/// Recovery codes (sealed) that the next page shows once.
+pub async fn put_codes_to_show(session: &Session, sealed: &str) -> Result<(), SessionError> {
+    session.insert(CODES_TO_SHOW, sealed).await?;
+    Ok(())
+}
+
+pub async fn take_codes_to_show(session: &Session) -> Result<Option<String>, SessionError> {
+    Ok(session.remove(CODES_TO_SHOW).await?)
 }

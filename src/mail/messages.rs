@@ -127,6 +127,37 @@ pub fn email_changed(lang: &str, to: &str, username: &str, new_address: &str) ->
     }
 }
 
+/// Sent when a sign-in with one of the account's passkeys was refused because the passkey's
+/// signature counter did not move forward: a copy of the authenticator may be in use.
+pub fn passkey_cloned(lang: &str, to: &str, username: &str, passkey: &str) -> Mail {
+    let (subject, body) = if korean(lang) {
+        (
+            "[문지기] 복제된 것으로 보이는 패스키의 로그인을 막았습니다".to_owned(),
+            format!(
+                "안녕하세요.\n\n아이디 {username}의 패스키 \"{passkey}\"로 로그인하려는 시도를 막았습니다. \
+                 이 패스키의 서명 카운터가 늘지 않았는데, 이는 인증기가 복제되어 다른 곳에서 쓰이고 있을 수 있다는 뜻입니다.\n\n\
+                 직접 로그인하려던 것이 아니라면 계정 페이지에서 이 패스키를 삭제하고 비밀번호를 바꾸세요. \
+                 그래도 이상하면 관리자에게 알려 주세요.\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] A sign-in with a possibly copied passkey was refused".to_owned(),
+            format!(
+                "Hello,\n\nA sign-in to the account {username} with its passkey \"{passkey}\" was refused: \
+                 the passkey's signature counter did not increase, which means a copy of the authenticator may be in use somewhere else.\n\n\
+                 If this was not you, remove this passkey on your account page and change your password. \
+                 If anything else looks wrong, tell your administrator.\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +181,9 @@ mod tests {
         );
         let attempt = signup_attempt("en", "a@example.com", "https://l/login", "https://l/forgot");
         assert!(attempt.body.contains("https://l/forgot"));
+        let cloned = passkey_cloned("ko", "a@example.com", "minji", "Laptop");
+        assert!(cloned.subject.contains("패스키") && cloned.body.contains("\"Laptop\""));
+        let cloned = passkey_cloned("en", "a@example.com", "alice", "Laptop");
+        assert!(cloned.body.contains("alice") && cloned.body.contains("counter"));
     }
 }

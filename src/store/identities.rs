@@ -107,11 +107,56 @@ impl Store {
     /// in (no password and no other identity). Returns whether it was removed. The user's row
     /// is locked first (an UPDATE), so two unlinks at once cannot both leave the account
     /// without a way in.
+    /// What the account can sign in with now (see `account::ways_in`).
+    pub async fn ways_in(&self, user_id: &str) -> Result<WaysInRow, StoreError> {
+        ways_in_on(&mut *self.conn().await?, user_id).await
+    }
+
+    /// Removes the user's identity of `provider` if `allowed` says so of what the account
+    /// can sign in with. The account row is locked first, so two removals at once cannot
+    /// both see the other's way in.
     pub async fn unlink_identity(
         &self,
         user_id: &str,
         provider: &str,
         now: i64,
+        allowed: impl FnOnce(&WaysInRow) -> bool,
+    ) -> Result<bool, StoreError> {
+        self.remove_way_in(
+            user_id,
+            now,
+            allowed,
+            "DELETE FROM federated_identities WHERE user_id = $1 AND provider = $2",
+            provider,
+        )
+        .await
+    }
+
+    /// Removes one of the user's passkeys if `allowed` says so (as `unlink_identity`).
+    pub async fn delete_passkey_if(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        now: i64,
+        allowed: impl FnOnce(&WaysInRow) -> bool,
+    ) -> Result<bool, StoreError> {
+        self.remove_way_in(
+            user_id,
+            now,
+            allowed,
+            "DELETE FROM passkeys WHERE user_id = $1 AND credential_id = $2",
+            credential_id,
+        )
+        .await
+    }
+
+    async fn remove_way_in(
+        &self,
+        user_id: &str,
+        now: i64,
+        allowed: impl FnOnce(&WaysInRow) -> bool,
+        delete: &'static str,
+        which: &str,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
@@ -123,16 +168,60 @@ impl Store {
         if locked.rows_affected() == 0 {
             return Ok(false);
         }
-        let removed = sqlx::query(
-            "DELETE FROM federated_identities WHERE user_id = $1 AND provider = $2 AND ( \
-               EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
-               OR (SELECT COUNT(*) FROM federated_identities WHERE user_id = $1) > 1)",
-        )
-        .bind(user_id)
-        .bind(provider)
-        .execute(&mut *tx)
-        .await?;
+        let ways = ways_in_on(&mut *tx, user_id).await?;
+        if !allowed(&ways) {
+            return Ok(false);
+        }
+        let removed = sqlx::query(delete)
+            .bind(user_id)
+            .bind(which)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(removed.rows_affected() == 1)
     }
+}
+
+/// What an account can sign in with, as stored: its password, its linked providers, its
+/// passkeys. The rules about it are `account::ways_in`'s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaysInRow {
+    pub password: bool,
+    pub providers: Vec<String>,
+    /// Credential ids.
+    pub passkeys: Vec<String>,
+}
+
+async fn ways_in_on(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<WaysInRow, StoreError> {
+    let password = sqlx::query(
+        "SELECT COUNT(*) AS n FROM users WHERE id = $1 AND password_hash IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get::<i64, _>("n")?
+        > 0;
+    let providers = sqlx::query(
+        "SELECT provider FROM federated_identities WHERE user_id = $1 ORDER BY provider",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("provider"))
+    .collect::<Result<Vec<String>, _>>()?;
+    let passkeys = sqlx::query(
+        "SELECT credential_id FROM passkeys WHERE user_id = $1 ORDER BY created_at",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("credential_id"))
+    .collect::<Result<Vec<String>, _>>()?;
+    Ok(WaysInRow {
+        password,
+        providers,
+        passkeys,
+    })
 }

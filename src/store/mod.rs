@@ -36,7 +36,7 @@ pub use clients::{CLIENT_CHANNEL, ClientChange, ClientRecord, follow_client_chan
 pub use codes::{CodeRecord, CodeRedemption};
 pub use consents::ConsentRecord;
 pub use housekeeping::{Cutoffs, Purged};
-pub use identities::IdentityRecord;
+pub use identities::{IdentityRecord, WaysInRow};
 pub use login_failures::LockPolicy;
 pub use passkeys::PasskeyRecord;
 pub use refresh_tokens::{RefreshTokenRecord, Rotation};

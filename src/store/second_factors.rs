@@ -61,18 +61,20 @@ impl Store {
         Ok(())
     }
 
-    /// Turns the authenticator off; its recovery codes go with it.
-    pub async fn disable_totp(&self, user_id: &str) -> Result<bool, StoreError> {
+    /// Turns the authenticator off; its recovery codes go with it unless `keep_codes`.
+    pub async fn disable_totp(&self, user_id: &str, keep_codes: bool) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
         let done = sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        if !keep_codes {
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }

@@ -33,37 +33,57 @@ impl Store {
         data: &str,
         expires_at: i64,
         user_id: Option<&str>,
+        anonymous_from: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE sessions SET data = $2, expires_at = $3, user_id = $4 WHERE id_hash = $1",
+            "UPDATE sessions SET data = $2, expires_at = $3, user_id = $4, anonymous_from = $5 \
+             WHERE id_hash = $1",
         )
         .bind(id_hash)
         .bind(data)
         .bind(expires_at)
         .bind(user_id)
+        .bind(anonymous_from)
         .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
 
-    /// Inserts only if the id is new: returns false on a collision.
+    /// Inserts only if the id is new: returns false on a collision. A session nobody has
+    /// signed in to names the address that made it with `anonymous`'s key; that address's
+    /// anonymous sessions beyond `anonymous`'s bound are ended, least recently used first.
     pub async fn create_session(
         &self,
         id_hash: &str,
         data: &str,
         expires_at: i64,
         user_id: Option<&str>,
+        anonymous: Option<(&str, i64)>,
     ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
         let result = sqlx::query(
-            "INSERT INTO sessions (id_hash, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO sessions (id_hash, data, expires_at, user_id, anonymous_from) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(id_hash)
         .bind(data)
         .bind(expires_at)
         .bind(user_id)
-        .execute(&mut *self.conn().await?)
+        .bind(anonymous.map(|(from, _)| from))
+        .execute(&mut *conn)
         .await?;
+        if let Some((from, keep)) = anonymous {
+            sqlx::query(
+                "DELETE FROM sessions WHERE anonymous_from = $1 AND user_id IS NULL \
+                 AND id_hash NOT IN (SELECT id_hash FROM sessions \
+                   WHERE anonymous_from = $1 AND user_id IS NULL \
+                   ORDER BY expires_at DESC, id_hash LIMIT $2)",
+            )
+            .bind(from)
+            .bind(keep)
+            .execute(&mut *conn)
+            .await?;
+        }
         Ok(result.rows_affected() == 1)
     }
 

@@ -91,8 +91,8 @@ pub async fn render(
     let accounts = state.accounts();
     let identities = accounts.identities(&user.id).await?;
     let has_password = user.password_hash.is_some();
-    // The last way in stays: a password, or else at least one provider.
-    let can_unlink = has_password || identities.len() > 1;
+    // The last way in stays (a password, a provider or a passkey): `account::ways_in`.
+    let ways_in = accounts.ways_in(&user.id).await?;
     let federation = &state.federation;
     let mut methods = Vec::new();
     if has_password {
@@ -112,7 +112,7 @@ pub async fn render(
             label,
             provider: identity.provider.clone(),
             detail: identity.email.clone(),
-            can_unlink,
+            can_unlink: ways_in.may_unlink(&identity.provider),
         });
     }
     let link_options = federation
@@ -156,10 +156,11 @@ pub async fn render(
     }
     let second = state.second_factors();
     let totp = state.store.totp_of(&user.id).await?;
-    let recovery_left = match &totp {
-        Some(_) => second.recovery_codes_left(&user.id).await?,
-        None => 0,
-    };
+    let recovery_left = second.recovery_codes_left(&user.id).await?;
+    let one_factor_sessions = accounts
+        .one_factor_sessions(&user.id, &current, state.config.lifetimes.session_idle)
+        .await?
+        .len();
     let passkeys = state
         .passkeys()
         .list(&user.id)
@@ -196,6 +197,7 @@ pub async fn render(
         recovery_left,
         passkeys_on: state.webauthn.is_some(),
         passkeys,
+        one_factor_sessions,
     };
     Ok((code, no_store(view.into_response())).into_response())
 }

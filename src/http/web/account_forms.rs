@@ -331,6 +331,25 @@ account_form!(end_other_sessions, |ctx, form| {
     Ok(ctx.done("session_ended"))
 });
 
+account_form!(end_one_factor_sessions, |ctx, form| {
+    let _ = &form;
+    let this_session = session::id_hash(&ctx.session).unwrap_or_default();
+    let ended = ctx
+        .state
+        .accounts()
+        .end_one_factor_sessions(
+            &ctx.signed_in.user.id,
+            &this_session,
+            ctx.state.config.lifetimes.session_idle,
+        )
+        .await?;
+    ctx.record(
+        ctx.audit("one_factor_sessions_ended")
+            .with("sessions_ended", ended),
+    );
+    Ok(ctx.done("session_ended"))
+});
+
 account_form!(revoke_app, |ctx, form| {
     let now = ctx.state.clock.now();
     let user = &ctx.signed_in.user;
@@ -488,7 +507,7 @@ account_form!(recovery_new, |ctx, form| {
     let now = ctx.state.clock.now();
     let second = ctx.state.second_factors();
     let user_id = &ctx.signed_in.user.id;
-    if !second.has_authenticator(user_id).await? {
+    if !second.enrolled(user_id).await? {
         return Ok(see_other("/account"));
     }
     let codes = second.new_recovery_codes(user_id, now).await?;
@@ -511,6 +530,25 @@ account_form!(totp_disable, |ctx, form| {
     Ok(ctx.done("totp_disabled"))
 });
 
+/// `GET /account/2fa/recovery/codes`: the recovery codes that came with the account's first
+/// passkey, shown once.
+pub async fn codes_show(
+    State(state): State<AppState>,
+    page: Page,
+    session: Session,
+    signed_in: SignedIn,
+) -> Result<Response, PageError> {
+    let t = page.lang(None).texts();
+    let Some(sealed) = session::take_codes_to_show(&session).await? else {
+        return Ok(see_other("/account"));
+    };
+    let codes = state
+        .second_factors()
+        .open_codes(&signed_in.user.id, &sealed)
+        .map_err(PageError::unavailable)?;
+    Ok(recovery_codes(t, codes))
+}
+
 /// The recovery codes, once; never cached.
 fn recovery_codes(t: &'static Texts, codes: Vec<String>) -> Response {
     no_store(RecoveryCodesPage { t, codes }.into_response())
@@ -520,13 +558,18 @@ account_form!(passkey_remove, |ctx, form| {
     if let Some(refused) = ctx.reconfirm(&form).await? {
         return Ok(refused);
     }
-    let removed = ctx
-        .state
-        .passkeys()
-        .remove(&ctx.signed_in.user.id, &form.credential_id)
-        .await?;
-    if removed {
-        ctx.record(ctx.audit("passkey_removed"));
+    let now = ctx.state.clock.now();
+    let user_id = &ctx.signed_in.user.id;
+    let accounts = ctx.state.accounts();
+    if !accounts.ways_in(user_id).await?.passkeys.contains(&form.credential_id) {
+        return Ok(see_other("/account"));
     }
+    if !accounts
+        .remove_passkey(user_id, &form.credential_id, now)
+        .await?
+    {
+        return ctx.refused(StatusCode::CONFLICT, ctx.t.pk.last_way_in).await;
+    }
+    ctx.record(ctx.audit("passkey_removed"));
     Ok(ctx.done("passkey_removed"))
 });

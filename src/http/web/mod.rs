@@ -13,4 +13,5 @@ pub mod second_factor;
 pub mod signup;
 pub mod texts;
 pub mod texts_account;
+pub mod texts_passkeys;
 pub mod views;

@@ -1,25 +1,54 @@
 //! The passkey prompts behind the pages' buttons (`static/passkeys.js`): JSON in, JSON out.
-//! Each prompt is two calls — options (the challenge, kept in the session) and the browser's
-//! answer — and every answer is checked against the state kept for it, once.
+//! Each prompt is two calls — options (the challenge) and the browser's answer — and every
+//! answer is checked against the state kept for it. A prompt to sign in with a passkey alone
+//! comes from someone nobody knows yet: its state is sealed in the browser (`http::sealed`),
+//! not stored. The others (second step, registration) are kept in the session, once.
+//! A refusal says, in the person's language, what happened and whether trying again helps.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
+use super::i18n::{Lang, Texts};
 use super::login::finish_sign_in;
-use crate::account::passkeys::{Ceremony, PasskeyError};
+use super::page::Page;
+use crate::account::passkeys::{Ceremony, CloneReport, PasskeyError, report_clone};
 use crate::account::sign_in::SignIn;
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
+use crate::clock::{Expires, fresh};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
-use crate::http::session::{self, MaybeSignedIn};
+use crate::http::sealed::SealedCookie;
+use crate::http::session::{self, MaybeSignedIn, PASSKEY_CEREMONY_TTL};
+
+/// The prompt to sign in with a passkey alone, sealed in the browser.
+const PROMPT: SealedCookie = SealedCookie {
+    name: "munjigi_passkey",
+    purpose: "passkey-sign-in-prompt",
+    max_age: PASSKEY_CEREMONY_TTL,
+};
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedPrompt {
+    ceremony: Ceremony,
+    started_at: i64,
+    /// The browser's CSRF token: the sealed prompt works only where it was given.
+    csrf: String,
+}
+
+impl Expires for SealedPrompt {
+    const TTL: i64 = PASSKEY_CEREMONY_TTL;
+    fn made_at(&self) -> i64 {
+        self.started_at
+    }
+}
 
 #[derive(Deserialize)]
 pub struct OptionsBody {
@@ -34,6 +63,9 @@ pub struct OptionsBody {
 pub struct AssertionBody {
     #[serde(default)]
     csrf: String,
+    /// As in the options: `second-factor`, or a passkey alone.
+    #[serde(default)]
+    purpose: String,
     #[serde(default)]
     request: String,
     credential: PublicKeyCredential,
@@ -48,21 +80,82 @@ pub struct RegistrationBody {
     credential: RegisterPublicKeyCredential,
 }
 
-/// An answer the script can show: `{"error": code}` with a status.
-fn refusal(status: StatusCode, code: &str) -> Response {
-    (status, Json(json!({ "error": code }))).into_response()
+/// Why a prompt failed: its code for the script, its status, and what the page says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Why {
+    Csrf,
+    Expired,
+    Off,
+    Refused,
+    Unknown,
+    OtherAccount,
+    Cloned,
+    SignInAgain,
+    NotSignedIn,
+    Exists,
 }
 
-fn passkey_refusal(e: PasskeyError) -> Result<Response, PageError> {
-    match e {
-        PasskeyError::Unavailable => Ok(refusal(StatusCode::NOT_FOUND, "passkeys_off")),
+impl Why {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Csrf => "csrf",
+            Self::Expired => "expired",
+            Self::Off => "passkeys_off",
+            Self::Refused => "passkey_refused",
+            Self::Unknown => "passkey_unknown",
+            Self::OtherAccount => "passkey_other_account",
+            Self::Cloned => "passkey_cloned",
+            Self::SignInAgain => "sign_in_again",
+            Self::NotSignedIn => "sign_in",
+            Self::Exists => "passkey_exists",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Expired => StatusCode::BAD_REQUEST,
+            Self::Off => StatusCode::NOT_FOUND,
+            Self::Exists => StatusCode::CONFLICT,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    fn message(self, t: &'static Texts) -> &'static str {
+        let pk = t.pk;
+        match self {
+            Self::Csrf => pk.page_expired,
+            Self::Expired => pk.prompt_expired,
+            Self::Off => pk.off,
+            Self::Refused => pk.refused,
+            Self::Unknown => pk.unknown,
+            Self::OtherAccount => pk.other_account,
+            Self::Cloned => pk.cloned,
+            Self::SignInAgain => pk.sign_in_again,
+            Self::NotSignedIn => pk.not_signed_in,
+            Self::Exists => pk.already_added,
+        }
+    }
+}
+
+/// An answer the script shows: `{"error": code, "message": sentence}` with a status.
+fn refusal(t: &'static Texts, why: Why) -> Response {
+    let body = json!({ "error": why.code(), "message": why.message(t) });
+    (why.status(), Json(body)).into_response()
+}
+
+fn passkey_refusal(t: &'static Texts, e: PasskeyError) -> Result<Response, PageError> {
+    let why = match e {
+        PasskeyError::Unavailable => Why::Off,
         PasskeyError::Refused(why) => {
             tracing::info!(%why, "passkey refused");
-            Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_refused"))
+            Why::Refused
         }
-        PasskeyError::Unknown => Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown")),
-        PasskeyError::Store(e) => Err(e.into()),
-    }
+        PasskeyError::Unknown => Why::Unknown,
+        PasskeyError::Cloned { .. } => Why::Cloned,
+        PasskeyError::Store(e) => return Err(e.into()),
+    };
+    Ok(refusal(t, why))
 }
 
 /// A call from the account page: its CSRF token right and someone signed in, or the refusal.
@@ -70,25 +163,70 @@ fn account_call(
     csrf: &Csrf,
     token: &str,
     signed_in: MaybeSignedIn,
-) -> Result<crate::http::session::SignedIn, (StatusCode, &'static str)> {
+) -> Result<crate::http::session::SignedIn, Why> {
     if csrf.check(token).is_err() {
-        return Err((StatusCode::FORBIDDEN, "csrf"));
+        return Err(Why::Csrf);
     }
-    signed_in.0.ok_or((StatusCode::UNAUTHORIZED, "sign_in"))
+    signed_in.0.ok_or(Why::NotSignedIn)
 }
 
 /// The options for the browser's prompt; the ceremony's state stays in the session.
 async fn offer<T: serde::Serialize>(
+    t: &'static Texts,
     session: &Session,
     started: Result<(T, Ceremony), PasskeyError>,
     now: i64,
 ) -> Result<Response, PageError> {
     let (options, ceremony) = match started {
         Ok(started) => started,
-        Err(e) => return passkey_refusal(e),
+        Err(e) => return passkey_refusal(t, e),
     };
     session::put_passkey_ceremony(session, ceremony, now).await?;
     Ok(Json(options).into_response())
+}
+
+/// The options for a prompt to sign in with a passkey alone; its state goes to the browser,
+/// sealed (nothing is stored for someone nobody knows yet).
+fn offer_sealed<T: serde::Serialize>(
+    state: &AppState,
+    t: &'static Texts,
+    csrf: &Csrf,
+    started: Result<(T, Ceremony), PasskeyError>,
+    now: i64,
+) -> Result<Response, PageError> {
+    let (options, ceremony) = match started {
+        Ok(started) => started,
+        Err(e) => return passkey_refusal(t, e),
+    };
+    let prompt = SealedPrompt {
+        ceremony,
+        started_at: now,
+        csrf: csrf.token(),
+    };
+    let secure = state.config.issuer.is_https();
+    let Some(cookie) = PROMPT.seal(state.keys.kek(), secure, &prompt) else {
+        return Err(PageError::unavailable("the passkey prompt could not be sealed"));
+    };
+    let mut response = Json(options).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// The sealed prompt this browser presents, if it is ours, its own and not too old.
+fn open_sealed(state: &AppState, csrf: &Csrf, headers: &HeaderMap, now: i64) -> Option<Ceremony> {
+    let secure = state.config.issuer.is_https();
+    let prompt: Option<SealedPrompt> = PROMPT.open(state.keys.kek(), secure, headers);
+    fresh(prompt, now)
+        .filter(|p| csrf.check(&p.csrf).is_ok())
+        .map(|p| p.ceremony)
+}
+
+/// `response`, telling the browser to forget the sealed prompt (it has been answered).
+fn forget_sealed(state: &AppState, mut response: Response) -> Response {
+    if let Some(clear) = PROMPT.clear(state.config.issuer.is_https()) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
 }
 
 /// Where the script sends the browser next: the `Location` of a page answer.
@@ -106,120 +244,192 @@ fn go(response: Response) -> Response {
 /// of the sign-in waiting in this session.
 pub async fn sign_in_options(
     State(state): State<AppState>,
+    page: Page,
     session: Session,
     csrf: Csrf,
     Json(body): Json<OptionsBody>,
 ) -> Result<Response, PageError> {
+    let t = page.lang(None).texts();
     if csrf.check(&body.csrf).is_err() {
-        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
+        return Ok(refusal(t, Why::Csrf));
     }
     let now = state.clock.now();
     let passkeys = state.passkeys();
-    let started = if body.purpose == "second-factor" {
+    if body.purpose == "second-factor" {
         let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
-            return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
+            return Ok(refusal(t, Why::Expired));
         };
-        passkeys
+        let started = passkeys
             .start_second_factor(&awaiting.sign_in.user_id)
-            .await
-    } else {
-        passkeys.start_passwordless()
-    };
-    offer(&session, started, now).await
+            .await;
+        return offer(t, &session, started, now).await;
+    }
+    offer_sealed(&state, t, &csrf, passkeys.start_passwordless(), now)
 }
 
 /// `POST /login/passkey`: the browser's answer. A passkey alone signs the person in; after a
 /// password it is the second factor.
 pub async fn sign_in(
     State(state): State<AppState>,
+    page: Page,
     session: Session,
     csrf: Csrf,
     device: Device,
+    headers: HeaderMap,
     Json(body): Json<AssertionBody>,
 ) -> Result<Response, PageError> {
+    let lang = page.lang(None);
+    let t = lang.texts();
     if csrf.check(&body.csrf).is_err() {
-        return Ok(refusal(StatusCode::FORBIDDEN, "csrf"));
+        return Ok(refusal(t, Why::Csrf));
     }
     let now = state.clock.now();
-    let Some(ceremony) = session::take_passkey_ceremony(&session, now).await? else {
-        return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
+    if body.purpose != "second-factor" {
+        // A passkey alone: its prompt is the sealed one, answered once from this page.
+        let ceremony = open_sealed(&state, &csrf, &headers, now);
+        let answer = check_assertion(&state, lang, &device, &body, ceremony, now).await;
+        let response = match answer {
+            Ok((user_id, methods)) => {
+                if state.accounts().active_user(&user_id).await?.is_none() {
+                    refusal(t, Why::Unknown)
+                } else {
+                    let sign_in = SignIn::passkey(user_id, methods, now);
+                    let done =
+                        finish_sign_in(&state, &session, &csrf, &sign_in, &body.request, &device)
+                            .await?;
+                    go(done)
+                }
+            }
+            Err(refused) => refused?,
+        };
+        return Ok(forget_sealed(&state, response));
+    }
+    let ceremony = session::take_passkey_ceremony(&session, now).await?;
+    let (user_id, methods) =
+        match check_assertion(&state, lang, &device, &body, ceremony, now).await {
+            Ok(done) => done,
+            Err(refused) => return refused,
+        };
+    let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
+        return Ok(refusal(t, Why::Expired));
     };
-    let second_factor = matches!(ceremony, Ceremony::SecondFactor { .. });
+    if awaiting.sign_in.user_id != user_id {
+        return Ok(refusal(t, Why::OtherAccount));
+    }
+    session::forget_awaiting_second_factor(&session).await?;
+    let sign_in = awaiting.sign_in.with_second_factor(&methods, now);
+    let done = finish_sign_in(
+        &state,
+        &session,
+        &csrf,
+        &sign_in,
+        &awaiting.request_id,
+        &device,
+    )
+    .await?;
+    Ok(go(done))
+}
+
+/// Checks the browser's answer against the prompt's state: the account and what the passkey
+/// proved, or the refusal to send (recorded; a passkey refused as a copy is reported).
+async fn check_assertion(
+    state: &AppState,
+    lang: Lang,
+    device: &Device,
+    body: &AssertionBody,
+    ceremony: Option<Ceremony>,
+    now: i64,
+) -> Result<(String, Vec<String>), Result<Response, PageError>> {
+    let t = lang.texts();
+    let Some(ceremony) = ceremony else {
+        return Err(Ok(refusal(t, Why::Expired)));
+    };
     let checked = state
         .passkeys()
         .finish_sign_in(&body.credential, ceremony, now)
         .await;
-    let (user_id, methods) = match checked {
-        Ok(done) => done,
+    match checked {
+        Ok(done) => Ok(done),
+        Err(PasskeyError::Cloned { user_id, passkey }) => {
+            let report = CloneReport {
+                user_id: &user_id,
+                passkey: &passkey,
+                ip: device.ip,
+                lang: lang.code(),
+                now,
+            };
+            if let Err(e) = report_clone(&state.links(), &state.audit, report).await {
+                return Err(Err(e.into()));
+            }
+            Err(Ok(refusal(t, Why::Cloned)))
+        }
         Err(e) => {
             let event = Event::new(Kind::SignInFailed)
                 .ip(device.ip)
-                .with("method", "passkey");
+                .with("method", "passkey")
+                .with("reason", refusal_reason(&e));
             state.audit.record(event, now);
-            return passkey_refusal(e);
+            Err(passkey_refusal(t, e))
         }
-    };
-    let (sign_in, request) = if second_factor {
-        let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
-            return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
-        };
-        if awaiting.sign_in.user_id != user_id {
-            return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
-        }
-        session::forget_awaiting_second_factor(&session).await?;
-        (
-            awaiting.sign_in.with_second_factor(&methods, now),
-            awaiting.request_id,
-        )
-    } else {
-        if state.accounts().active_user(&user_id).await?.is_none() {
-            return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
-        }
-        (SignIn::passkey(user_id, methods, now), body.request)
-    };
-    let done = finish_sign_in(&state, &session, &csrf, &sign_in, &request, &device).await?;
-    Ok(go(done))
+    }
+}
+
+/// The audit's word for a refused passkey.
+fn refusal_reason(e: &PasskeyError) -> &'static str {
+    match e {
+        PasskeyError::Unavailable => "passkeys_off",
+        PasskeyError::Refused(_) => "assertion_refused",
+        PasskeyError::Unknown => "passkey_unknown",
+        PasskeyError::Cloned { .. } => "passkey_counter_not_increasing",
+        PasskeyError::Store(_) => "store",
+    }
 }
 
 /// `POST /account/passkeys/options`: a challenge to register a new passkey.
 pub async fn register_options(
     State(state): State<AppState>,
+    page: Page,
     session: Session,
     csrf: Csrf,
     signed_in: MaybeSignedIn,
     Json(body): Json<OptionsBody>,
 ) -> Result<Response, PageError> {
+    let t = page.lang(None).texts();
     let signed_in = match account_call(&csrf, &body.csrf, signed_in) {
         Ok(signed_in) => signed_in,
-        Err((status, code)) => return Ok(refusal(status, code)),
+        Err(why) => return Ok(refusal(t, why)),
     };
     let now = state.clock.now();
     if !signed_in.sign_in.is_recent(now) {
-        return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in_again"));
+        return Ok(refusal(t, Why::SignInAgain));
     }
     let started = state.passkeys().start_registration(&signed_in.user).await;
-    offer(&session, started, now).await
+    offer(t, &session, started, now).await
 }
 
 /// `POST /account/passkeys`: the new credential, checked and kept.
 pub async fn register(
     State(state): State<AppState>,
+    page: Page,
     session: Session,
     csrf: Csrf,
     device: Device,
     signed_in: MaybeSignedIn,
     Json(body): Json<RegistrationBody>,
 ) -> Result<Response, PageError> {
+    let t = page.lang(None).texts();
     let signed_in = match account_call(&csrf, &body.csrf, signed_in) {
         Ok(signed_in) => signed_in,
-        Err((status, code)) => return Ok(refusal(status, code)),
+        Err(why) => return Ok(refusal(t, why)),
     };
     let now = state.clock.now();
     let Some(Ceremony::Register(ceremony)) = session::take_passkey_ceremony(&session, now).await?
     else {
-        return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
+        return Ok(refusal(t, Why::Expired));
     };
     let user = &signed_in.user;
+    let second = state.second_factors();
+    let first_second_factor = !second.enrolled(&user.id).await?;
     let added = state
         .passkeys()
         .finish_registration(user, &body.name, &body.credential, &ceremony, now)
@@ -232,11 +442,25 @@ pub async fn register(
                 .with("action", "passkey_added")
                 .with("name", record.name);
             state.audit.record(event, now);
-            Ok(Json(json!({ "location": "/account?done=passkey_added" })).into_response())
+            let codes = if first_second_factor {
+                second.recovery_codes_for_first_factor(&user.id, now).await?
+            } else {
+                None
+            };
+            let location = match codes {
+                // The first second factor: its recovery codes, shown once on the next page.
+                Some(codes) => {
+                    let sealed = second
+                        .seal_codes(&user.id, &codes)
+                        .map_err(PageError::unavailable)?;
+                    session::put_codes_to_show(&session, &sealed).await?;
+                    "/account/2fa/recovery/codes"
+                }
+                None => "/account?done=passkey_added",
+            };
+            Ok(Json(json!({ "location": location })).into_response())
         }
-        Err(PasskeyError::Store(crate::store::StoreError::Conflict)) => {
-            Ok(refusal(StatusCode::CONFLICT, "passkey_exists"))
-        }
-        Err(e) => passkey_refusal(e),
+        Err(PasskeyError::Store(crate::store::StoreError::Conflict)) => Ok(refusal(t, Why::Exists)),
+        Err(e) => passkey_refusal(t, e),
     }
 }

@@ -36,7 +36,7 @@ pub struct CodeForm {
 /// What the account waiting for its second step can give: (passkeys, codes).
 async fn offers(state: &AppState, user_id: &str) -> Result<(bool, bool), PageError> {
     let passkeys = state.webauthn.is_some() && !state.passkeys().list(user_id).await?.is_empty();
-    let codes = state.second_factors().has_authenticator(user_id).await?;
+    let codes = state.second_factors().accepts_codes(user_id).await?;
     Ok((passkeys, codes))
 }
 

@@ -10,6 +10,8 @@ pub struct Texts {
     pub site_name: &'static str,
     /// The self-service pages' texts.
     pub acct: &'static super::texts_account::AccountTexts,
+    /// Passkey failures and second-factor offers.
+    pub pk: &'static super::texts_passkeys::PasskeyTexts,
 
     pub login_title: &'static str,
     /// Followed by the client's name.
@@ -134,6 +136,7 @@ pub static KO: Texts = Texts {
     lang: "ko",
     site_name: "문지기",
     acct: &super::texts_account::KO,
+    pk: &super::texts_passkeys::KO,
 
     login_title: "로그인",
     login_intro_for_client: "다음 서비스로 계속하려면 로그인하세요:",
@@ -226,6 +229,7 @@ pub static EN: Texts = Texts {
     lang: "en",
     site_name: "munjigi",
     acct: &super::texts_account::EN,
+    pk: &super::texts_passkeys::EN,
 
     login_title: "Sign in",
     login_intro_for_client: "Sign in to continue to",

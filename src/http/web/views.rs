@@ -113,6 +113,8 @@ pub struct AccountPage {
     pub recovery_left: i64,
     pub passkeys_on: bool,
     pub passkeys: Vec<PasskeyView>,
+    /// Other sessions signed in with one factor while the account has two (offered to end).
+    pub one_factor_sessions: usize,
 }
 
 /// A passkey on the account page.
