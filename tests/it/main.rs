@@ -30,6 +30,7 @@ mod ops;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod pages;
+mod passkey_safety;
 mod passkeys;
 mod readiness;
 mod sign_in;

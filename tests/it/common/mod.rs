@@ -232,6 +232,14 @@ pub async fn spawn_app_on_localhost(db: &TestDb) -> TestApp {
     spawn_on_host(db, &db.url, Clock::system(), "localhost", |b| b).await
 }
 
+/// `spawn_app_on_localhost` with a changed configuration (mail, …).
+pub async fn spawn_app_on_localhost_tweaked(
+    db: &TestDb,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
+    spawn_on_host(db, &db.url, Clock::system(), "localhost", tweak).await
+}
+
 async fn spawn_configured(
     db: &TestDb,
     database_url: &str,
