@@ -65,7 +65,9 @@ pub enum PasskeyError {
     Unknown,
     /// The passkey signed with a counter that did not move forward: another copy of the
     /// authenticator is in use (WebAuthn §6.1.1). Refused; the account's owner is told.
-    #[error("the passkey {passkey:?} of account {user_id} may be cloned: its signature counter did not increase")]
+    #[error(
+        "the passkey {passkey:?} of account {user_id} may be cloned: its signature counter did not increase"
+    )]
     Cloned { user_id: String, passkey: String },
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -260,7 +260,11 @@ impl SecondFactors<'_> {
             .map_err(|e| SecondFactorError::Sealed(e.to_string()))
     }
 
-    pub fn open_codes(&self, user_id: &str, sealed: &str) -> Result<Vec<String>, SecondFactorError> {
+    pub fn open_codes(
+        &self,
+        user_id: &str,
+        sealed: &str,
+    ) -> Result<Vec<String>, SecondFactorError> {
         let plain = self
             .kek
             .open(sealed, &codes_sealing_id(user_id))

@@ -168,7 +168,7 @@ impl Store {
         if locked.rows_affected() == 0 {
             return Ok(false);
         }
-        let ways = ways_in_on(&mut *tx, user_id).await?;
+        let ways = ways_in_on(&mut tx, user_id).await?;
         if !allowed(&ways) {
             return Ok(false);
         }
@@ -192,15 +192,17 @@ pub struct WaysInRow {
     pub passkeys: Vec<String>,
 }
 
-async fn ways_in_on(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<WaysInRow, StoreError> {
-    let password = sqlx::query(
-        "SELECT COUNT(*) AS n FROM users WHERE id = $1 AND password_hash IS NOT NULL",
-    )
-    .bind(user_id)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get::<i64, _>("n")?
-        > 0;
+async fn ways_in_on(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+) -> Result<WaysInRow, StoreError> {
+    let password =
+        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE id = $1 AND password_hash IS NOT NULL")
+            .bind(user_id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get::<i64, _>("n")?
+            > 0;
     let providers = sqlx::query(
         "SELECT provider FROM federated_identities WHERE user_id = $1 ORDER BY provider",
     )
@@ -210,15 +212,14 @@ async fn ways_in_on(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<Way
     .iter()
     .map(|r| r.try_get("provider"))
     .collect::<Result<Vec<String>, _>>()?;
-    let passkeys = sqlx::query(
-        "SELECT credential_id FROM passkeys WHERE user_id = $1 ORDER BY created_at",
-    )
-    .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| r.try_get("credential_id"))
-    .collect::<Result<Vec<String>, _>>()?;
+    let passkeys =
+        sqlx::query("SELECT credential_id FROM passkeys WHERE user_id = $1 ORDER BY created_at")
+            .bind(user_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get("credential_id"))
+            .collect::<Result<Vec<String>, _>>()?;
     Ok(WaysInRow {
         password,
         providers,

@@ -16,7 +16,7 @@ use crate::common::fixtures::{PASSWORD, auth_url};
 use crate::common::smtp::SmtpSink;
 use crate::common::webdriver::{Driver, Session, browser_available};
 use crate::common::{
-    TestApp, TestDb, spawn_app_on_localhost, spawn_app_on_localhost_tweaked, spawn_app,
+    TestApp, TestDb, spawn_app, spawn_app_on_localhost, spawn_app_on_localhost_tweaked,
 };
 use crate::on_both_backends;
 
@@ -28,7 +28,11 @@ on_both_backends!(
 
 /// The CSRF cookie (`name=value`) and form token of a fresh login page, without a session.
 async fn csrf_of_login_page(app: &TestApp, http: &reqwest::Client) -> (String, String) {
-    let page = http.get(app.url("/login")).send().await.expect("login page");
+    let page = http
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login page");
     let cookie = page
         .headers()
         .get_all("set-cookie")
@@ -96,7 +100,10 @@ async fn anonymous_prompts_and_requests_store_a_bounded_number_of_sessions(db: T
     let body: serde_json::Value = r.json().await.expect("JSON");
     assert_eq!(body["error"], "expired");
     assert!(
-        body["message"].as_str().unwrap_or_default().contains("다시 시도하세요"),
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("다시 시도하세요"),
         "{body}"
     );
 
@@ -119,7 +126,9 @@ async fn anonymous_prompts_and_requests_store_a_bounded_number_of_sessions(db: T
     );
     // The newest request still works: its pending request was kept.
     let browser = Browser::new(&app);
-    let page = browser.follow(browser.get(&auth_url(&c.id, &[])).await).await;
+    let page = browser
+        .follow(browser.get(&auth_url(&c.id, &[])).await)
+        .await;
     let html = page.text().await.unwrap_or_default();
     assert!(html.contains("name=\"password\""), "{html}");
     app.stop().await;
@@ -210,7 +219,10 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
         let user_id = app.user(username).await;
         // Another device, signed in with the password alone before any second factor.
         let (other, _) = password_session(&app, username).await;
-        assert!(other.signed_in().await, "{lang}: the other device is signed in");
+        assert!(
+            other.signed_in().await,
+            "{lang}: the other device is signed in"
+        );
 
         let browser = driver
             .session(
@@ -226,7 +238,10 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
         browser.wait_for_url(&app.url("/")).await;
         browser.goto(&app.url("/account")).await;
         let html = browser.source().await;
-        assert!(!html.contains("id=\"two-factor-passkey\""), "{lang}: no passkey yet");
+        assert!(
+            !html.contains("id=\"two-factor-passkey\""),
+            "{lang}: no passkey yet"
+        );
         assert!(
             !html.contains("id=\"one-factor-sessions\""),
             "{lang}: nothing to offer before a second factor"
@@ -247,7 +262,10 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
         let codes: Vec<String> = html
             .split("<li>")
             .skip(1)
-            .filter_map(|li| li.split_once("</li>").map(|(code, _)| code.trim().to_owned()))
+            .filter_map(|li| {
+                li.split_once("</li>")
+                    .map(|(code, _)| code.trim().to_owned())
+            })
             .filter(|code| code.len() == 11 && code.contains('-'))
             .collect();
         assert_eq!(codes.len(), 10, "{lang}: ten recovery codes: {html}");
@@ -262,29 +280,46 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
         browser.goto(&app.url("/account")).await;
         let html = browser.source().await;
         assert!(html.contains("id=\"two-factor-passkey\""), "{lang}: {html}");
-        assert!(html.contains("id=\"one-factor-sessions\""), "{lang}: {html}");
-        browser.click("#one-factor-sessions button[type=submit]").await;
+        assert!(
+            html.contains("id=\"one-factor-sessions\""),
+            "{lang}: {html}"
+        );
+        browser
+            .click("#one-factor-sessions button[type=submit]")
+            .await;
         let at = browser
             .wait_for_url(&app.url("/account?done=session_ended"))
             .await;
         assert!(at.contains("done=session_ended"), "{lang}: at {at}");
-        assert!(!other.signed_in().await, "{lang}: the one-factor device is signed out");
         assert!(
-            !browser.source().await.contains("id=\"one-factor-sessions\""),
+            !other.signed_in().await,
+            "{lang}: the one-factor device is signed out"
+        );
+        assert!(
+            !browser
+                .source()
+                .await
+                .contains("id=\"one-factor-sessions\""),
             "{lang}: nothing left to offer"
         );
 
         // A recovery code is the way back without the passkey.
         let (recovering, answer) = password_session(&app, username).await;
         let second = location(&answer);
-        assert!(second.starts_with("/login/second-factor"), "{lang}: {second}");
+        assert!(
+            second.starts_with("/login/second-factor"),
+            "{lang}: {second}"
+        );
         let html = recovering
             .get(&second)
             .await
             .text()
             .await
             .unwrap_or_default();
-        assert!(html.contains("name=\"code\""), "{lang}: a code field: {html}");
+        assert!(
+            html.contains("name=\"code\""),
+            "{lang}: a code field: {html}"
+        );
         let done = recovering
             .post(
                 "/login/second-factor",
@@ -296,7 +331,10 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
             )
             .await;
         assert!(done.status().is_redirection(), "{lang}: {}", done.status());
-        assert!(recovering.signed_in().await, "{lang}: signed in with a recovery code");
+        assert!(
+            recovering.signed_in().await,
+            "{lang}: signed in with a recovery code"
+        );
 
         // A clone: the stored counter is ahead of the authenticator's.
         let stored = app.store.passkeys_of(&user_id).await.expect("passkeys");
@@ -347,7 +385,10 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
             assert!(Instant::now() < deadline, "{lang}: {events:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(!browser.url().await.contains("/account"), "{lang}: not signed in");
+        assert!(
+            !browser.url().await.contains("/account"),
+            "{lang}: not signed in"
+        );
 
         // A passkey this server no longer knows: trying again cannot help, and the page says so.
         assert!(
@@ -405,7 +446,10 @@ async fn a_passkey_is_a_way_in_when_unlinking_the_last_provider(db: TestDb) {
     };
     app.store.insert_passkey(&passkey).await.expect("passkey");
     let ways = accounts.ways_in(&user_id).await.expect("ways in");
-    assert_eq!((ways.password, ways.providers.len(), ways.passkeys.len()), (false, 1, 1));
+    assert_eq!(
+        (ways.password, ways.providers.len(), ways.passkeys.len()),
+        (false, 1, 1)
+    );
     assert!(
         accounts
             .unlink_upstream(&user_id, "google", now)

@@ -127,7 +127,10 @@ pub async fn complete(State(clock): State<Clock>, request: Request, next: Next) 
     };
     let timestamp = time::OffsetDateTime::from_unix_timestamp(clock.now())
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     let body = AdminErrorBody {
         status: error.status.as_u16(),

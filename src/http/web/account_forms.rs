@@ -561,14 +561,21 @@ account_form!(passkey_remove, |ctx, form| {
     let now = ctx.state.clock.now();
     let user_id = &ctx.signed_in.user.id;
     let accounts = ctx.state.accounts();
-    if !accounts.ways_in(user_id).await?.passkeys.contains(&form.credential_id) {
+    if !accounts
+        .ways_in(user_id)
+        .await?
+        .passkeys
+        .contains(&form.credential_id)
+    {
         return Ok(see_other("/account"));
     }
     if !accounts
         .remove_passkey(user_id, &form.credential_id, now)
         .await?
     {
-        return ctx.refused(StatusCode::CONFLICT, ctx.t.pk.last_way_in).await;
+        return ctx
+            .refused(StatusCode::CONFLICT, ctx.t.pk.last_way_in)
+            .await;
     }
     ctx.record(ctx.audit("passkey_removed"));
     Ok(ctx.done("passkey_removed"))

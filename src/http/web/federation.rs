@@ -264,9 +264,7 @@ pub async fn callback(
     let name = display(&state, lang, &provider);
     // A callback without its round trip (forged, replayed, from another browser) or for
     // another provider goes no further.
-    let Some(trip) =
-        fresh(trip, now).filter(|t| t.provider == provider)
-    else {
+    let Some(trip) = fresh(trip, now).filter(|t| t.provider == provider) else {
         return Err(PageError::with(
             StatusCode::BAD_REQUEST,
             PageMessage::About {

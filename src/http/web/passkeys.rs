@@ -205,7 +205,9 @@ fn offer_sealed<T: serde::Serialize>(
     };
     let secure = state.config.issuer.is_https();
     let Some(cookie) = PROMPT.seal(state.keys.kek(), secure, &prompt) else {
-        return Err(PageError::unavailable("the passkey prompt could not be sealed"));
+        return Err(PageError::unavailable(
+            "the passkey prompt could not be sealed",
+        ));
     };
     let mut response = Json(options).into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -443,7 +445,9 @@ pub async fn register(
                 .with("name", record.name);
             state.audit.record(event, now);
             let codes = if first_second_factor {
-                second.recovery_codes_for_first_factor(&user.id, now).await?
+                second
+                    .recovery_codes_for_first_factor(&user.id, now)
+                    .await?
             } else {
                 None
             };
