@@ -63,6 +63,9 @@ pub enum PasskeyError {
     Refused(String),
     #[error("no passkey of this account matches")]
     Unknown,
+    /// Registering a passkey the account (or another) already has.
+    #[error("this passkey is registered already")]
+    Exists,
     /// The passkey signed with a counter that did not move forward: another copy of the
     /// authenticator is in use (WebAuthn §6.1.1). Refused; the account's owner is told.
     #[error(
@@ -195,8 +198,11 @@ impl Passkeys<'_> {
             created_at: now,
             last_used_at: None,
         };
-        self.store.insert_passkey(&record).await?;
-        Ok(record)
+        match self.store.insert_passkey(&record).await {
+            Ok(()) => Ok(record),
+            Err(StoreError::Conflict) => Err(PasskeyError::Exists),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The options for `navigator.credentials.get` with the account's passkeys, when the

@@ -153,6 +153,7 @@ fn passkey_refusal(t: &'static Texts, e: PasskeyError) -> Result<Response, PageE
         }
         PasskeyError::Unknown => Why::Unknown,
         PasskeyError::Cloned { .. } => Why::Cloned,
+        PasskeyError::Exists => Why::Exists,
         PasskeyError::Store(e) => return Err(e.into()),
     };
     Ok(refusal(t, why))
@@ -383,6 +384,7 @@ fn refusal_reason(e: &PasskeyError) -> &'static str {
         PasskeyError::Refused(_) => "assertion_refused",
         PasskeyError::Unknown => "passkey_unknown",
         PasskeyError::Cloned { .. } => "passkey_counter_not_increasing",
+        PasskeyError::Exists => "passkey_exists",
         PasskeyError::Store(_) => "store",
     }
 }
@@ -464,7 +466,6 @@ pub async fn register(
             };
             Ok(Json(json!({ "location": location })).into_response())
         }
-        Err(PasskeyError::Store(crate::store::StoreError::Conflict)) => Ok(refusal(t, Why::Exists)),
         Err(e) => passkey_refusal(t, e),
     }
 }
