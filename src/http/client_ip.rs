@@ -95,9 +95,31 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .and_then(|(ip, _)| ip.parse().ok())
 }
 
+/// The addresses one party is assumed to hold, as one: an IPv4 address itself, an IPv6
+/// address's /64 (a host is given a whole /64), an IPv4-mapped IPv6 address as its IPv4.
+pub fn address_group(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut bytes = v6.octets();
+            bytes[8..].fill(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(bytes))
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_party_one_group() {
+        let group = |s: &str| address_group(ip(s));
+        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff::9"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("::ffff:192.0.2.7"), ip("192.0.2.7"));
+        assert_ne!(group("192.0.2.7"), group("192.0.2.8"));
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))

@@ -277,18 +277,13 @@ const ANONYMOUS_IDLE_MINUTES: i64 = 30;
 pub const ANONYMOUS_PER_ADDRESS: i64 = 32;
 const ANONYMOUS_FROM: &str = "anonymous_from";
 
-/// The key an address counts under: the address itself, or its /64 for IPv6 (one host gets
-/// a whole /64), hashed so that anonymous visitors' addresses are not stored.
+/// The key an address counts under (`client_ip::address_group`), hashed so that anonymous
+/// visitors' addresses are not stored.
 fn address_key(ip: std::net::IpAddr) -> String {
-    let ip = match ip.to_canonical() {
-        std::net::IpAddr::V6(v6) => {
-            let mut bytes = v6.octets();
-            bytes[8..].fill(0);
-            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bytes))
-        }
-        v4 => v4,
-    };
-    sha256_hex(&format!("anonymous-session:{ip}"))
+    sha256_hex(&format!(
+        "anonymous-session:{}",
+        crate::http::client_ip::address_group(ip)
+    ))
 }
 
 /// Runs inside the session layer: when a request leaves state in a session nobody has signed
