@@ -23,6 +23,7 @@ use crate::on_both_backends;
 on_both_backends!(
     anonymous_prompts_and_requests_store_a_bounded_number_of_sessions,
     passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed,
+    an_authenticator_app_offers_to_end_one_factor_sessions,
     a_passkey_is_a_way_in_when_unlinking_the_last_provider
 );
 
@@ -464,5 +465,30 @@ async fn a_passkey_is_a_way_in_when_unlinking_the_last_provider(db: TestDb) {
             .expect("remove"),
         "now the passkey is the last way in"
     );
+    app.stop().await;
+}
+
+async fn an_authenticator_app_offers_to_end_one_factor_sessions(db: TestDb) {
+    let app = spawn_app(&db).await;
+    app.user("jisoo").await;
+    let (this, _) = password_session(&app, "jisoo").await;
+    let (other, _) = password_session(&app, "jisoo").await;
+    let (html, _) = this.account_page().await;
+    assert!(
+        !html.contains("id=\"one-factor-sessions\""),
+        "nothing to offer before a second factor"
+    );
+    crate::two_factor::enrol(&app, &this).await;
+    let (html, csrf) = this.account_page().await;
+    assert!(html.contains("id=\"one-factor-sessions\""), "{html}");
+    assert!(other.signed_in().await, "nothing ends without asking");
+    let ended = this
+        .post("/account/sessions/end-one-factor", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&ended), "/account?done=session_ended");
+    assert!(!other.signed_in().await, "the one-factor session is ended");
+    assert!(this.signed_in().await, "the asking session stays");
+    let (html, _) = this.account_page().await;
+    assert!(!html.contains("id=\"one-factor-sessions\""));
     app.stop().await;
 }
