@@ -46,6 +46,13 @@ pub enum Sent {
     TooMany,
 }
 
+/// An upstream provider linked to an account, or unlinked from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderChange {
+    Linked,
+    Unlinked,
+}
+
 /// What an address link did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Confirmed {
@@ -293,6 +300,28 @@ impl Links<'_> {
     pub fn notify_email_changed(&self, user: &UserRecord, old: &str, lang: &str) -> Sent {
         let new = user.email.as_deref().unwrap_or_default();
         self.send(messages::email_changed(lang, old, &user.username, new))
+    }
+
+    /// Tells the account's address that an upstream provider (`provider`, its display name)
+    /// was linked to or unlinked from the account: a new way in is never silent.
+    pub fn notify_provider_change(
+        &self,
+        user: &UserRecord,
+        provider: &str,
+        change: ProviderChange,
+        lang: &str,
+    ) -> Sent {
+        let Some(email) = user.email.as_deref() else {
+            return Sent::NoAddress;
+        };
+        let linked = change == ProviderChange::Linked;
+        self.send(messages::provider_changed(
+            lang,
+            email,
+            &user.username,
+            provider,
+            linked,
+        ))
     }
 
     /// A new stored link for `user`, if mail is on and the account has a mail turn left.

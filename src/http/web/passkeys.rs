@@ -11,7 +11,7 @@ use serde_json::json;
 use tower_sessions::Session;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::login::finish_sign_in;
+use super::sign_in::{complete, place, respond};
 use crate::account::passkeys::{Ceremony, PasskeyError};
 use crate::account::sign_in::SignIn;
 use crate::app::AppState;
@@ -20,6 +20,7 @@ use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::session::{self, MaybeSignedIn};
+use crate::sign_in::Attempt;
 
 #[derive(Deserialize)]
 pub struct OptionsBody {
@@ -132,6 +133,7 @@ pub async fn sign_in_options(
 /// password it is the second factor.
 pub async fn sign_in(
     State(state): State<AppState>,
+    page: super::page::Page,
     session: Session,
     csrf: Csrf,
     device: Device,
@@ -159,25 +161,27 @@ pub async fn sign_in(
             return passkey_refusal(e);
         }
     };
-    let (sign_in, request) = if second_factor {
+    let lang = page.for_pending(&session, &body.request).await?.1;
+    let done = if second_factor {
         let Some(awaiting) = session::awaiting_second_factor(&session, now).await? else {
             return Ok(refusal(StatusCode::BAD_REQUEST, "expired"));
         };
         if awaiting.sign_in.user_id != user_id {
             return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
         }
-        session::forget_awaiting_second_factor(&session).await?;
-        (
-            awaiting.sign_in.with_second_factor(&methods, now),
-            awaiting.request_id,
-        )
+        let place = place(&session, &awaiting.request_id, &device, lang).await?;
+        let outcome = state
+            .sign_ins(now)
+            .second_factor_given(awaiting, &methods, None, &place)
+            .await?;
+        respond(&state, &session, &csrf, &device, lang, outcome).await?
     } else {
         if state.accounts().active_user(&user_id).await?.is_none() {
             return Ok(refusal(StatusCode::UNAUTHORIZED, "passkey_unknown"));
         }
-        (SignIn::passkey(user_id, methods, now), body.request)
+        let attempt = Attempt::new(SignIn::passkey(user_id, methods, now), &body.request);
+        complete(&state, &session, &csrf, &device, lang, attempt).await?
     };
-    let done = finish_sign_in(&state, &session, &csrf, &sign_in, &request, &device).await?;
     Ok(go(done))
 }
 

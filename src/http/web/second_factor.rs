@@ -1,7 +1,7 @@
 //! The second step of a sign-in: a code from the authenticator app, or a recovery code. The
 //! sign-in waiting for it (from a password, an upstream provider, or a current sign-in that
-//! a request asks to step up) is in the session; once the code is right it is finished like
-//! any other sign-in, now with `otp` and `mfa` among its methods.
+//! a request asks to step up) is in the session; once the code is right `crate::sign_in`
+//! completes it, now with `otp` and `mfa` among its methods.
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::login::finish_sign_in;
 use super::page::{Page, for_request, no_store, retry_after, see_other};
+use super::sign_in::{place, respond};
 use super::views::SecondFactorPage;
-use crate::account::second_factor::{SecondFactorError, Used};
+use crate::account::second_factor::SecondFactorError;
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
 use crate::http::client_ip::Device;
@@ -136,24 +136,10 @@ pub async fn submit(
             };
         }
     };
-    session::forget_awaiting_second_factor(&session).await?;
-    let sign_in = awaiting
-        .sign_in
-        .with_second_factor(&acr::one_time_code(), now);
-    if used == Used::RecoveryCode {
-        let event = Event::new(Kind::Account)
-            .user(sign_in.user_id.clone())
-            .ip(device.ip)
-            .with("action", "recovery_code_used");
-        state.audit.record(event, now);
-    }
-    finish_sign_in(
-        &state,
-        &session,
-        &csrf,
-        &sign_in,
-        &awaiting.request_id,
-        &device,
-    )
-    .await
+    let place = place(&session, &awaiting.request_id, &device, lang).await?;
+    let outcome = state
+        .sign_ins(now)
+        .second_factor_given(awaiting, &acr::one_time_code(), Some(used), &place)
+        .await?;
+    respond(&state, &session, &csrf, &device, lang, outcome).await
 }
