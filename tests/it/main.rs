@@ -33,5 +33,6 @@ mod pages;
 mod passkeys;
 mod readiness;
 mod sign_in;
+mod sign_in_safety;
 mod tokens;
 mod two_factor;
