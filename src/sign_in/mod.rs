@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::account::links::Links;
-use crate::account::second_factor::{SecondFactors, Used};
-use crate::account::sign_in::SignIn;
+use crate::account::second_factor::{SecondFactorError, SecondFactors, Used};
+use crate::account::sign_in::{PasswordSignInError, SignIn};
 use crate::audit::{Audit, Event, Kind};
 use crate::federation::link::{LinkError, PendingLink, Told, link_and_tell};
 use crate::federation::{Federation, UpstreamIdentity, UpstreamOutcome};
@@ -105,6 +105,72 @@ pub enum Outcome {
 }
 
 impl SignIns<'_> {
+    /// Checks a password (see `Accounts::sign_in_with_password`) and records a failure or a
+    /// lockout, with the name tried (no account may match it). A success is recorded when the
+    /// sign-in completes.
+    pub async fn password(
+        &self,
+        login: &str,
+        password: String,
+        place: &Place,
+    ) -> Result<SignIn, PasswordSignInError> {
+        let attempt = self
+            .links
+            .accounts
+            .sign_in_with_password(login, password, Some(place.ip), self.now)
+            .await;
+        let kind = match &attempt {
+            Err(PasswordSignInError::Invalid) => Kind::SignInFailed,
+            Err(PasswordSignInError::Throttled(_)) => Kind::Lockout,
+            _ => return attempt,
+        };
+        // Bounded: the name is whatever was typed.
+        let login: String = login.trim().chars().take(64).collect();
+        let event = Event::new(kind)
+            .client(place.client_id.as_deref())
+            .ip(place.ip)
+            .with("method", "password")
+            .with("login", login);
+        self.audit.record(event, self.now);
+        attempt
+    }
+
+    /// A code from the authenticator app (or a recovery code) for the waiting sign-in: the
+    /// sign-in completes, or the failure is recorded and returned.
+    pub async fn code_given(
+        &self,
+        waiting: AwaitingSecondFactor,
+        code: &str,
+        place: &Place,
+    ) -> Result<Outcome, SecondFactorError> {
+        let user_id = waiting.sign_in.user_id.clone();
+        let checked = self
+            .second_factors
+            .check(&user_id, code, place.ip, self.now)
+            .await;
+        match checked {
+            Ok(used) => {
+                let methods = crate::oidc::acr::one_time_code();
+                Ok(self
+                    .second_factor_given(waiting, &methods, Some(used), place)
+                    .await?)
+            }
+            Err(e) => {
+                let kind = match e {
+                    SecondFactorError::Throttled(_) => Kind::Lockout,
+                    _ => Kind::SignInFailed,
+                };
+                let event = Event::new(kind)
+                    .user(user_id)
+                    .client(place.client_id.as_deref())
+                    .ip(place.ip)
+                    .with("method", "otp");
+                self.audit.record(event, self.now);
+                Err(e)
+            }
+        }
+    }
+
     /// A first factor proved: signed in, or a second factor still to give.
     pub async fn complete(&self, attempt: Attempt, place: &Place) -> Result<Outcome, StoreError> {
         if self.must_give_second_factor(&attempt.sign_in).await? {

@@ -13,7 +13,7 @@ use crate::common::fixtures::{PASSWORD, REDIRECT, auth_url, jwt_claims};
 use crate::common::process::{free_port, munjigi, run, start_server_on, wait_ready};
 use crate::common::upstream::{Flavor, Person, Stub};
 use crate::common::{TestApp, TestDb};
-use crate::federation::{app_with, code_via, press, google, linked, oauth, travel, user_count};
+use crate::federation::{app_with, code_via, google, linked, oauth, press, travel, user_count};
 use crate::on_both_backends;
 
 on_both_backends!(

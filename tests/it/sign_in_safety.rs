@@ -48,8 +48,16 @@ async fn an_address_no_provider_vouched_for_is_never_kept(db: TestDb) {
         Person::new("g-1", "victim@example.org", false),
     )
     .await;
-    let kakao = Stub::start(Flavor::Kakao, Person::new("1", "victim2@example.org", false)).await;
-    let naver = Stub::start(Flavor::Naver, Person::new("n-1", "victim3@example.org", true)).await;
+    let kakao = Stub::start(
+        Flavor::Kakao,
+        Person::new("1", "victim2@example.org", false),
+    )
+    .await;
+    let naver = Stub::start(
+        Flavor::Naver,
+        Person::new("n-1", "victim3@example.org", true),
+    )
+    .await;
     let app = app_with(&db, |f| {
         google(&google_stub)(f);
         f.kakao = Some(oauth(&kakao));
@@ -139,7 +147,11 @@ async fn a_link_waits_for_the_accounts_own_second_factor(db: TestDb) {
     let left = Browser::new(&app);
     let next = link_with_password(&left, &auth).await;
     assert!(next.starts_with("/login/second-factor?request="), "{next}");
-    assert_eq!(linked(&app, "google", "g-41").await, None, "not before the code");
+    assert_eq!(
+        linked(&app, "google", "g-41").await,
+        None,
+        "not before the code"
+    );
     clock.advance(30);
     let wrong = give_code(&left, &next, "000000").await;
     assert_eq!(wrong.status(), 401);
@@ -245,11 +257,17 @@ async fn a_provider_that_cannot_prove_a_fresh_sign_in_does_not_satisfy_one(db: T
 }
 
 async fn linking_and_unlinking_are_mailed_and_recorded(db: TestDb) {
-    let naver = Stub::start(Flavor::Naver, Person::new("n-71", "n71@naver.example", true)).await;
+    let naver = Stub::start(
+        Flavor::Naver,
+        Person::new("n-71", "n71@naver.example", true),
+    )
+    .await;
     let sink = SmtpSink::start().await;
     let url = sink.url.clone();
-    let mut federation = munjigi::config::FederationConfig::default();
-    federation.naver = Some(oauth(&naver));
+    let federation = munjigi::config::FederationConfig {
+        naver: Some(oauth(&naver)),
+        ..Default::default()
+    };
     let app = spawn_app_tweaked(&db, Clock::system(), move |b| {
         b.federation(federation)
             .smtp(url, "munjigi <no-reply@example.com>")
@@ -260,7 +278,9 @@ async fn linking_and_unlinking_are_mailed_and_recorded(db: TestDb) {
     let browser = signed_in(&app, &c, "minji").await;
 
     let (_, csrf) = browser.account_page().await;
-    let started = browser.post("/account/link/naver", &[("csrf", &csrf)]).await;
+    let started = browser
+        .post("/account/link/naver", &[("csrf", &csrf)])
+        .await;
     let back = travel(&browser, started).await;
     assert_eq!(back.url().path(), "/account");
     assert_eq!(
@@ -312,9 +332,7 @@ async fn max_age_zero_is_prompt_login_within_the_same_second(db: TestDb) {
         .sign_in(&auth_url(&c.id, &[]), "minji", PASSWORD)
         .await;
     assert!(back.starts_with(REDIRECT), "{back}");
-    let again = browser
-        .get(&auth_url(&c.id, &[("max_age", "0")]))
-        .await;
+    let again = browser.get(&auth_url(&c.id, &[("max_age", "0")])).await;
     assert!(
         location(&again).starts_with("/login?request="),
         "max_age=0 asks to sign in again: {}",
@@ -329,7 +347,9 @@ async fn a_round_trip_starts_only_from_a_form_of_this_site(db: TestDb) {
     let c = app.client(AuthMethod::ClientSecretBasic, true).await;
     let browser = Browser::new(&app);
     // A cross-site page can make the browser GET this, with its cookies.
-    let page = browser.follow(browser.get(&auth_url(&c.id, &[])).await).await;
+    let page = browser
+        .follow(browser.get(&auth_url(&c.id, &[])).await)
+        .await;
     let html = page.text().await.unwrap_or_default();
     let request = hidden(&html, "request");
     let link = browser

@@ -303,10 +303,11 @@ pub async fn link_submit(
         .active_user(&link.user_id)
         .await?
         .ok_or_else(|| link_failure(LinkError::Disabled, &back))?;
-    let attempt = accounts
-        .sign_in_with_password(&owner.username, form.password, Some(device.ip), now)
+    let place = place(&session, &link.request_id, &device, lang).await?;
+    let sign_ins = state.sign_ins(now);
+    let attempt = sign_ins
+        .password(&owner.username, form.password, &place)
         .await;
-    super::login::audit_password_failure(&state, &attempt, &owner.username, None, device.ip);
     let failure = match attempt {
         Ok(mut sign_in) => {
             // Both proved: the password now, the provider a moment ago.

@@ -10,11 +10,10 @@ use tower_sessions::Session;
 
 use super::federation::login_buttons;
 use super::page::{Page, no_store, retry_after};
-use super::sign_in::complete;
+use super::sign_in::{complete, place};
 use super::views::LoginPage;
-use crate::account::sign_in::{PasswordSignInError, SignIn};
+use crate::account::sign_in::PasswordSignInError;
 use crate::app::AppState;
-use crate::audit::{Event, Kind};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
@@ -119,17 +118,11 @@ pub async fn submit(
     let failure = if csrf.check(&form.csrf).is_err() {
         (StatusCode::FORBIDDEN, t.csrf_failed.to_owned())
     } else {
+        let place = place(&session, &form.request, &device, lang).await?;
         let attempt = state
-            .accounts()
-            .sign_in_with_password(
-                &form.username,
-                form.password.clone(),
-                Some(device.ip),
-                state.clock.now(),
-            )
+            .sign_ins(state.clock.now())
+            .password(&form.username, form.password.clone(), &place)
             .await;
-        let client_id = pending.as_ref().map(|p| p.request.client_id.as_str());
-        audit_password_failure(&state, &attempt, &form.username, client_id, device.ip);
         match attempt {
             Ok(signed_in) => {
                 let attempt = Attempt::new(signed_in, &form.request);
@@ -154,28 +147,4 @@ pub async fn submit(
         Some(secs) => retry_after(answer, secs),
         None => answer,
     })
-}
-
-/// A password attempt that failed, for the audit trail (success is recorded by
-/// `crate::sign_in`, whatever the method): the name tried, since no account may match it.
-pub(super) fn audit_password_failure(
-    state: &AppState,
-    attempt: &Result<SignIn, PasswordSignInError>,
-    login: &str,
-    client_id: Option<&str>,
-    ip: std::net::IpAddr,
-) {
-    let kind = match attempt {
-        Err(PasswordSignInError::Invalid) => Kind::SignInFailed,
-        Err(PasswordSignInError::Throttled(_)) => Kind::Lockout,
-        _ => return,
-    };
-    // Bounded: the name is whatever was typed.
-    let login: String = login.trim().chars().take(64).collect();
-    let event = Event::new(kind)
-        .client(client_id)
-        .ip(ip)
-        .with("method", "password")
-        .with("login", login);
-    state.audit.record(event, state.clock.now());
 }
