@@ -391,6 +391,40 @@ mod tests {
     }
 
     #[test]
+    fn userinfo_completes_the_id_token_and_its_address_comes_with_its_own_flag() {
+        let from_token = UpstreamIdentity {
+            provider: "op".into(),
+            subject: "s1".into(),
+            email: Some("token@example.org".into()),
+            email_verified: true,
+            name: None,
+            username_hint: Some("tok".into()),
+            hd: None,
+            multi_factor: false,
+        };
+        let parse = |json: &str| {
+            CoreUserInfoClaims::from_json::<std::io::Error>(json.as_bytes(), None).expect("claims")
+        };
+        let info = parse(
+            r#"{"sub":"s1","email":"info@example.org","email_verified":false,"name":"Min Ji"}"#,
+        );
+        let both = with_user_info(from_token.clone(), &info);
+        assert_eq!(both.email.as_deref(), Some("info@example.org"));
+        assert!(
+            !both.email_verified,
+            "the flag of the answer that carried the address"
+        );
+        assert_eq!(both.name.as_deref(), Some("Min Ji"));
+        assert_eq!(
+            both.username_hint.as_deref(),
+            Some("tok"),
+            "kept when UserInfo has none"
+        );
+        let nothing = parse(r#"{"sub":"s1"}"#);
+        assert_eq!(with_user_info(from_token.clone(), &nothing), from_token);
+    }
+
+    #[test]
     fn an_id_token_from_the_future_is_refused() {
         assert!(issued_in_time(10_000, 10_000).is_ok());
         assert!(issued_in_time(10_000 + CLOCK_SKEW, 10_000).is_ok());

@@ -135,6 +135,33 @@ impl SignIns<'_> {
         attempt
     }
 
+    /// Confirms a pending link with the account's password. Both are proved then (the
+    /// provider a moment ago, the password now: `amr` `pwd` and `fed`), and the sign-in
+    /// completes — its second factor included — before the identity is linked.
+    pub async fn link_with_password(
+        &self,
+        link: PendingLink,
+        password: String,
+        place: &Place,
+    ) -> Result<Outcome, PasswordSignInError> {
+        let Some(owner) = self.links.accounts.active_user(&link.user_id).await? else {
+            return Ok(Outcome::Refused {
+                provider: Some(link.identity.provider),
+                why: Failure::Link(LinkError::Disabled),
+                back: Back::Login(link.request_id),
+            });
+        };
+        let mut sign_in = self.password(&owner.username, password, place).await?;
+        sign_in.amr.push("fed".into());
+        sign_in.idp = Some(link.identity.provider.clone());
+        let attempt = Attempt {
+            sign_in,
+            request_id: link.request_id,
+            link: Some(link.identity),
+        };
+        Ok(self.complete(attempt, place).await?)
+    }
+
     /// A code from the authenticator app (or a recovery code) for the waiting sign-in: the
     /// sign-in completes, or the failure is recorded and returned.
     pub async fn code_given(

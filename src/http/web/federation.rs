@@ -15,7 +15,7 @@ use tower_sessions::Session;
 
 use super::i18n::Lang;
 use super::page::{Page, for_request, no_store, see_other};
-use super::sign_in::{complete, link_failure, place, respond, upstream_failure};
+use super::sign_in::{link_failure, place, respond, upstream_failure};
 use super::texts::Texts;
 use super::views::{LinkPage, ProviderButton};
 use crate::account::sign_in::PasswordSignInError;
@@ -27,7 +27,6 @@ use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::session::{self, MaybeSignedIn};
 use crate::oauth::authorize::Pending;
-use crate::sign_in::Attempt;
 
 #[derive(Deserialize)]
 pub struct StartQuery {
@@ -281,8 +280,8 @@ async fn link_page(
     Ok((status, no_store(view.into_response())).into_response())
 }
 
-/// Confirms a pending link with the existing account's password: the sign-in completes (its
-/// second factor included) before anything is linked.
+/// Confirms a pending link with the existing account's password: the domain completes the
+/// sign-in (its second factor included) before anything is linked.
 pub async fn link_submit(
     State(state): State<AppState>,
     page: Page,
@@ -294,44 +293,28 @@ pub async fn link_submit(
     csrf.check(&form.csrf)?;
     let now = state.clock.now();
     let lang = page.lang(None);
+    let t = lang.texts();
     let link = session::pending_link(&session, now).await?.ok_or_else(|| {
         PageError::request_expired().back(login_again(&form.request), |t| t.back_to_login)
     })?;
-    let back = Back::Login(form.request.clone());
-    let accounts = state.accounts();
-    let owner = accounts
-        .active_user(&link.user_id)
-        .await?
-        .ok_or_else(|| link_failure(LinkError::Disabled, &back))?;
     let place = place(&session, &link.request_id, &device, lang).await?;
     let sign_ins = state.sign_ins(now);
-    let attempt = sign_ins
-        .password(&owner.username, form.password, &place)
-        .await;
-    let failure = match attempt {
-        Ok(mut sign_in) => {
-            // Both proved: the password now, the provider a moment ago.
-            sign_in.amr.push("fed".into());
-            sign_in.idp = Some(link.identity.provider.clone());
-            let attempt = Attempt {
-                sign_in,
-                request_id: link.request_id,
-                link: Some(link.identity),
-            };
-            return complete(&state, &session, &csrf, &device, lang, attempt).await;
-        }
+    let failure = match sign_ins
+        .link_with_password(link, form.password, &place)
+        .await
+    {
+        Ok(outcome) => return respond(&state, &session, &csrf, &device, lang, outcome).await,
         Err(PasswordSignInError::Throttled(wait)) => {
             let failure = (
                 StatusCode::TOO_MANY_REQUESTS,
-                lang.texts().throttled_message(wait.unsigned_abs()),
+                t.throttled_message(wait.unsigned_abs()),
             );
             let page = link_page(&state, &page, &session, &csrf, &form.request, Some(failure));
             return Ok(super::page::retry_after(page.await?, wait));
         }
-        Err(PasswordSignInError::Invalid) => (
-            StatusCode::UNAUTHORIZED,
-            lang.texts().invalid_credentials.to_owned(),
-        ),
+        Err(PasswordSignInError::Invalid) => {
+            (StatusCode::UNAUTHORIZED, t.invalid_credentials.to_owned())
+        }
         Err(PasswordSignInError::Store(e)) => return Err(e.into()),
         Err(PasswordSignInError::Password(e)) => return Err(e.into()),
     };
