@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A rank=(
-  [main]=9 [cli]=9 [lib]=9
-  [app]=8 [http]=8
+  [main]=10 [cli]=10 [lib]=10
+  [app]=9 [http]=9
+  [sign_in]=8
   [federation]=7
   [account]=6
   [oidc]=5

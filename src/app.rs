@@ -272,6 +272,17 @@ impl AppState {
         self.store.ping().await
     }
 
+    /// Completing sign-ins (every way in), at `now`.
+    pub fn sign_ins(&self, now: i64) -> crate::sign_in::SignIns<'_> {
+        crate::sign_in::SignIns {
+            second_factors: self.second_factors(),
+            links: self.links(),
+            federation: &self.federation,
+            audit: &self.audit,
+            now,
+        }
+    }
+
     /// What the protocol code needs, for one request at `now` with the keys of that moment.
     pub fn oauth<'a>(&'a self, keys: &'a KeySet, now: i64) -> OAuthContext<'a> {
         OAuthContext {

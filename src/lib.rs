@@ -17,5 +17,6 @@ pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod oidc;
+pub mod sign_in;
 pub mod store;
 pub mod telemetry;

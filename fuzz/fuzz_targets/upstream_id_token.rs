@@ -85,7 +85,7 @@ fn check(token: &str, trip: &RoundTrip) -> bool {
         KAKAO_ISSUER,
         "https://kapi.kakao.com",
     ));
-    let by_kakao = kakao.check_id_token(StatusCode::OK, UPSTREAM_JWKS.as_bytes(), token, trip);
+    let by_kakao = kakao.check_id_token(StatusCode::OK, UPSTREAM_JWKS.as_bytes(), token, trip, NOW);
     munjigi_fuzz::trace(format_args!("kakao: {by_kakao:?}"));
     let by_kakao = by_kakao.is_ok();
 

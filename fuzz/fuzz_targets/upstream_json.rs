@@ -178,7 +178,7 @@ fuzz_target!(|data: &[u8]| {
         }
         6 => {
             let trip = trip(Freshness::default());
-            let kakao = kakao().check_id_token(status, body, kakao_id_token(), &trip);
+            let kakao = kakao().check_id_token(status, body, kakao_id_token(), &trip, NOW);
             trace(format_args!("kakao id_token with this JWKS: {kakao:?}"));
             let Ok(jwks) = serde_json::from_slice::<CoreJsonWebKeySet>(body) else {
                 return;

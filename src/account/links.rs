@@ -46,6 +46,13 @@ pub enum Sent {
     TooMany,
 }
 
+/// An upstream provider linked to an account, or unlinked from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderChange {
+    Linked,
+    Unlinked,
+}
+
 /// What an address link did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Confirmed {
@@ -316,6 +323,28 @@ impl Links<'_> {
         }
         let mail = messages::passkey_cloned(lang, email, &user.username, passkey);
         Ok(self.send(mail))
+    }
+
+    /// Tells the account's address that an upstream provider (`provider`, its display name)
+    /// was linked to or unlinked from the account: a new way in is never silent.
+    pub fn notify_provider_change(
+        &self,
+        user: &UserRecord,
+        provider: &str,
+        change: ProviderChange,
+        lang: &str,
+    ) -> Sent {
+        let Some(email) = user.email.as_deref() else {
+            return Sent::NoAddress;
+        };
+        let linked = change == ProviderChange::Linked;
+        self.send(messages::provider_changed(
+            lang,
+            email,
+            &user.username,
+            provider,
+            linked,
+        ))
     }
 
     /// A new stored link for `user`, if mail is on and the account has a mail turn left.

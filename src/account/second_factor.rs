@@ -11,7 +11,6 @@ use crate::keys::Kek;
 use crate::oauth::secret::SecretHasher;
 use crate::store::{LockPolicy, Store, StoreError};
 
-use super::sign_in::SignIn;
 use super::throttle::SIGN_IN_ACCOUNT;
 use super::totp;
 
@@ -88,13 +87,6 @@ impl SecondFactors<'_> {
     /// Whether the account signs in with a second factor (an authenticator app or a passkey).
     pub async fn enrolled(&self, user_id: &str) -> Result<bool, StoreError> {
         self.store.has_second_factor(user_id).await
-    }
-
-    /// Whether `sign_in` must still give a second factor: it has one factor, and its account
-    /// has a second (every sign-in of such an account asks, whatever the first factor was).
-    pub async fn must_confirm(&self, sign_in: &SignIn) -> Result<bool, StoreError> {
-        Ok(!crate::oidc::acr::is_multi_factor(&sign_in.amr)
-            && self.enrolled(&sign_in.user_id).await?)
     }
 
     /// Whether the account has an authenticator app (codes can confirm who this is).

@@ -74,6 +74,15 @@ impl SignIn {
         }
     }
 
+    /// Whether this sign-in gave two factors here: a passkey, or a first factor and a second
+    /// of the account's own (a one-time code, a passkey). An upstream provider's word that it
+    /// checked two (`fed` with `mfa`) is not one of the account's own factors.
+    pub fn gave_own_second_factor(&self) -> bool {
+        let own = |m: &String| matches!(m.as_str(), "otp" | "hwk" | "swk");
+        crate::oidc::acr::is_multi_factor(&self.amr)
+            && (self.idp.is_none() || self.amr.iter().any(own))
+    }
+
     /// The same sign-in completed with a second factor just now: its methods gain the second
     /// factor's and `mfa`, and `auth_time` is now (the session, `sid`, stays the same).
     pub fn with_second_factor(mut self, methods: &[String], now: i64) -> Self {
@@ -195,5 +204,21 @@ mod tests {
         );
         assert!(both.is_recent(130 + RECENT_SIGN_IN));
         assert!(!both.is_recent(131 + RECENT_SIGN_IN));
+        assert!(both.gave_own_second_factor());
+    }
+
+    #[test]
+    fn an_upstream_mfa_is_not_the_accounts_own_second_factor() {
+        let upstream = SignIn::federated("u1".into(), "google", true, 100);
+        assert!(!upstream.gave_own_second_factor());
+        let completed = upstream.with_second_factor(&["otp".to_owned()], 130);
+        assert!(completed.gave_own_second_factor());
+        let passkey = SignIn::passkey(
+            "u1".into(),
+            vec!["hwk".into(), "user".into(), "mfa".into()],
+            1,
+        );
+        assert!(passkey.gave_own_second_factor());
+        assert!(!SignIn::password("u1".into(), 1).gave_own_second_factor());
     }
 }

@@ -1,6 +1,8 @@
 //! Kakao Login (카카오 로그인): OAuth 2.0 code flow with PKCE at `kauth`, the client secret in
 //! the form body (Kakao does not read Basic auth), the id_token verified against Kakao's JWKS
-//! when the app has OpenID Connect on, and the profile from `kapi`'s `/v2/user/me`.
+//! when the app has OpenID Connect on, and the profile from `kapi`'s `/v2/user/me`. Only the
+//! id_token says when the person signed in (`auth_time`): without OpenID Connect a request
+//! that demands a fresh sign-in is not satisfied through Kakao.
 
 use async_trait::async_trait;
 use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
@@ -86,6 +88,10 @@ impl Connector for Kakao {
         true
     }
 
+    fn issuer(&self) -> Option<&str> {
+        Some(&self.config.auth_base_url)
+    }
+
     async fn begin(
         &self,
         _upstream: &Upstream,
@@ -127,7 +133,7 @@ impl Connector for Kakao {
         redirect_uri: &str,
         code: &str,
         trip: &RoundTrip,
-        _now: i64,
+        now: i64,
     ) -> Result<UpstreamIdentity, FederationError> {
         let mut form = vec![
             ("grant_type", "authorization_code"),
@@ -146,7 +152,9 @@ impl Connector for Kakao {
         let (status, body) = upstream.send(request).await?;
         let (access_token, id_token) = read_token_answer(status, &body)?;
         let id_token_subject = match &id_token {
-            Some(id_token) => Some(self.verify_id_token(upstream, id_token, trip).await?),
+            Some(id_token) => Some(self.verify_id_token(upstream, id_token, trip, now).await?),
+            // Nothing says when the person signed in.
+            None if trip.freshness.demanded() => return Err(FederationError::NotFresh),
             None => None,
         };
         let request = upstream
@@ -228,19 +236,21 @@ fn identity(subject: String, account: Account) -> UpstreamIdentity {
 
 impl Kakao {
     /// Verifies the id_token (RS256 from Kakao's JWKS; `iss` the auth base URL, `aud` the REST
-    /// API key, our nonce) and returns its subject.
+    /// API key, our nonce, `iat` not in the future, `auth_time` fresh enough for the trip's
+    /// demand) and returns its subject.
     async fn verify_id_token(
         &self,
         upstream: &Upstream,
         id_token: &str,
         trip: &RoundTrip,
+        now: i64,
     ) -> Result<String, FederationError> {
         let request = upstream.client().get(format!(
             "{}/.well-known/jwks.json",
             self.config.auth_base_url
         ));
         let (status, jwks) = upstream.send(request).await?;
-        self.check_id_token(status, &jwks, id_token, trip)
+        self.check_id_token(status, &jwks, id_token, trip, now)
     }
 
     /// `verify_id_token` once Kakao's JWKS is fetched: `jwks` is its answer. Public for the
@@ -252,6 +262,7 @@ impl Kakao {
         jwks: &[u8],
         id_token: &str,
         trip: &RoundTrip,
+        now: i64,
     ) -> Result<String, FederationError> {
         let invalid = |what: String| FederationError::Invalid(format!("Kakao id_token: {what}"));
         let jwks: CoreJsonWebKeySet = decode(jwks_status, jwks, "Kakao JWKS")?;
@@ -262,12 +273,14 @@ impl Kakao {
             ClientSecret::new(self.config.client_secret.expose().to_owned()),
             issuer,
             jwks,
-        );
+        )
+        .set_issue_time_verifier_fn(move |iat| super::oidc::issued_in_time(iat.timestamp(), now));
         let token: CoreIdToken = id_token.parse().map_err(|e| invalid(format!("{e}")))?;
         let nonce = Nonce::new(trip.nonce.clone().unwrap_or_default());
         let claims = token
             .claims(&verifier, &nonce)
             .map_err(|e| invalid(e.to_string()))?;
+        super::oidc::check_fresh(trip, claims.auth_time().map(|t| t.timestamp()), now)?;
         Ok(claims.subject().as_str().to_owned())
     }
 }

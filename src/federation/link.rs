@@ -4,15 +4,21 @@
 //! identity: when the provider vouches for an address that an account already has, munjigi
 //! does not take the account over — the person proves it is theirs by signing in to it (or,
 //! with `link_verified_email`, both sides' verified addresses suffice). Otherwise a new
-//! account is made, together with its identity, in one transaction.
+//! account is made, together with its identity, in one transaction; it keeps the address only
+//! when the provider vouches for it, so nobody can start an account under an address they
+//! have not proved. Linking and unlinking are recorded and told to the account's address.
 
 use serde::{Deserialize, Serialize};
 
+use std::net::IpAddr;
+
 use crate::account::Accounts;
+use crate::account::links::{Links, ProviderChange};
+use crate::audit::{Audit, Event, Kind};
 use crate::oauth::secret::random_token;
 use crate::store::{IdentityRecord, Store, StoreError, UserRecord};
 
-use super::UpstreamIdentity;
+use super::{Federation, UpstreamIdentity};
 
 /// A link waiting for the person to prove the account is theirs (kept in the browser session).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -54,15 +60,6 @@ impl Accounts<'_> {
         linked_user(self.store, identity).await
     }
 
-    pub async fn link_upstream(
-        &self,
-        user_id: &str,
-        identity: &UpstreamIdentity,
-        now: i64,
-    ) -> Result<(), LinkError> {
-        link(self.store, user_id, identity, now).await
-    }
-
     pub async fn identities(&self, user_id: &str) -> Result<Vec<IdentityRecord>, StoreError> {
         self.store.identities_of(user_id).await
     }
@@ -71,8 +68,14 @@ impl Accounts<'_> {
 /// What an upstream sign-in resolves to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Resolution {
-    /// Sign in as this user (linked before, linked now, or new).
-    SignIn { user_id: String, created: bool },
+    /// Sign in as this user (linked before, or new); with `link`, the identity is linked to
+    /// the account once the sign-in is complete (both sides' addresses verified, with
+    /// `link_verified_email`).
+    SignIn {
+        user_id: String,
+        created: bool,
+        link: bool,
+    },
     /// An account has the address the provider vouches for: the person must sign in to it
     /// before the identity is linked.
     ConfirmLink { user_id: String },
@@ -111,6 +114,7 @@ async fn resolve(
         return Ok(Resolution::SignIn {
             user_id,
             created: false,
+            link: false,
         });
     }
     let trusted_email = identity
@@ -124,15 +128,15 @@ async fn resolve(
             return Err(LinkError::Disabled);
         }
         if policy.link_verified_email && owner.email_verified {
-            link(store, &owner.id, identity, now).await?;
             return Ok(Resolution::SignIn {
                 user_id: owner.id,
                 created: false,
+                link: true,
             });
         }
         return Ok(Resolution::ConfirmLink { user_id: owner.id });
     }
-    create(store, identity, trusted_email.is_some(), now).await
+    create(store, identity, trusted_email, now).await
 }
 
 /// The active user an identity is linked to.
@@ -152,29 +156,123 @@ async fn linked_user(
     }
 }
 
-/// Links `identity` to `user_id`.
+/// Links `identity` to `user_id`; true when it was not linked already.
 async fn link(
     store: &Store,
     user_id: &str,
     identity: &UpstreamIdentity,
     now: i64,
-) -> Result<(), LinkError> {
+) -> Result<bool, LinkError> {
     if let Some(existing) = store
         .identity(&identity.provider, &identity.subject)
         .await?
     {
         return if existing.user_id == user_id {
-            Ok(())
+            Ok(false)
         } else {
             Err(LinkError::LinkedElsewhere)
         };
     }
     match store.link_identity(&record(user_id, identity, now)).await {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
         // Not this identity (checked above): the account has one of this provider.
         Err(StoreError::Conflict) => Err(LinkError::ProviderTaken),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Where a link or unlink happens: for the audit trail and the mail's language.
+pub struct Told<'a> {
+    pub ip: IpAddr,
+    pub lang: &'a str,
+    pub now: i64,
+}
+
+/// Links `identity` to `user_id` (whose sign-in is complete, or who is signed in), records
+/// it and tells the account's address: a new way into the account is never silent.
+pub async fn link_and_tell(
+    links: &Links<'_>,
+    federation: &Federation,
+    audit: &Audit,
+    user_id: &str,
+    identity: &UpstreamIdentity,
+    told: &Told<'_>,
+) -> Result<(), LinkError> {
+    let store = links.accounts.store;
+    if !link(store, user_id, identity, told.now).await? {
+        return Ok(());
+    }
+    tell(
+        links,
+        federation,
+        audit,
+        user_id,
+        &identity.provider,
+        ProviderChange::Linked,
+        told,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes the user's identity of `provider`, unless it is their last way to sign in (false
+/// then); a removal is recorded and told to the account's address.
+pub async fn unlink_and_tell(
+    links: &Links<'_>,
+    federation: &Federation,
+    audit: &Audit,
+    user_id: &str,
+    provider: &str,
+    told: &Told<'_>,
+) -> Result<bool, StoreError> {
+    // Whether another way in remains is `account::ways_in`'s answer, asked inside the
+    // removal's transaction.
+    if !links
+        .accounts
+        .unlink_upstream(user_id, provider, told.now)
+        .await?
+    {
+        return Ok(false);
+    }
+    tell(
+        links,
+        federation,
+        audit,
+        user_id,
+        provider,
+        ProviderChange::Unlinked,
+        told,
+    )
+    .await?;
+    Ok(true)
+}
+
+async fn tell(
+    links: &Links<'_>,
+    federation: &Federation,
+    audit: &Audit,
+    user_id: &str,
+    provider: &str,
+    change: ProviderChange,
+    told: &Told<'_>,
+) -> Result<(), StoreError> {
+    let action = match change {
+        ProviderChange::Linked => "provider_linked",
+        ProviderChange::Unlinked => "provider_unlinked",
+    };
+    let event = Event::new(Kind::Account)
+        .user(user_id.to_owned())
+        .ip(told.ip)
+        .with("action", action)
+        .with("provider", provider.to_owned());
+    audit.record(event, told.now);
+    let name = federation
+        .connector(provider)
+        .map_or(provider, |c| c.display_name());
+    if let Some(user) = links.accounts.store.user(user_id).await? {
+        links.notify_provider_change(&user, name, change, told.lang);
+    }
+    Ok(())
 }
 
 fn record(user_id: &str, identity: &UpstreamIdentity, now: i64) -> IdentityRecord {
@@ -189,15 +287,17 @@ fn record(user_id: &str, identity: &UpstreamIdentity, now: i64) -> IdentityRecor
 }
 
 /// A new account for a first upstream sign-in: username and name from the profile (a taken
-/// username gets a suffix), the address kept with the provider's verified flag unless another
-/// account has it.
+/// username gets a suffix), the address only when the provider vouches for it (then kept as
+/// verified) and no other account has it. An address the provider did not vouch for is not
+/// kept at all: whoever holds it has not proved it, and an account carrying it would be
+/// waiting for its owner to "recover" it (pre-account hijack).
 async fn create(
     store: &Store,
     identity: &UpstreamIdentity,
-    email_trusted: bool,
+    trusted_email: Option<&str>,
     now: i64,
 ) -> Result<Resolution, LinkError> {
-    let email = match identity.email.as_deref() {
+    let email = match trusted_email {
         Some(e) if store.user_by_email(e).await?.is_none() => Some(e.to_owned()),
         _ => None,
     };
@@ -215,7 +315,7 @@ async fn create(
             id: uuid::Uuid::new_v4().to_string(),
             username,
             email: email.clone(),
-            email_verified: email.is_some() && email_trusted,
+            email_verified: email.is_some(),
             name: identity.name.clone().filter(|n| !n.trim().is_empty()),
             password_hash: None,
             role: "user".into(),
@@ -231,6 +331,7 @@ async fn create(
                 return Ok(Resolution::SignIn {
                     user_id: user.id,
                     created: true,
+                    link: false,
                 });
             }
             // Someone took the username, the address or this very identity meanwhile.
@@ -239,6 +340,7 @@ async fn create(
                     return Ok(Resolution::SignIn {
                         user_id,
                         created: false,
+                        link: false,
                     });
                 }
             }

@@ -2,6 +2,7 @@
 //! One `Connector` per provider does the protocol round trip and returns an
 //! `UpstreamIdentity`; `link` decides which munjigi account that is. Nothing here knows axum.
 
+mod callback;
 mod http;
 // The connectors are public (hidden) for the fuzz targets (fuzz/), which call their parsing
 // functions.
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::FederationConfig;
 
+pub use callback::{Back, Failure, Return};
 pub use http::Upstream;
 
 /// How long a round trip to a provider may take before its `state` is refused.
@@ -41,6 +43,13 @@ pub struct Freshness {
     pub force: bool,
     /// The sign-in must be at most this old, in seconds.
     pub max_age: Option<i64>,
+}
+
+impl Freshness {
+    /// Whether the request demands anything of when the person signed in.
+    pub fn demanded(&self) -> bool {
+        self.force || self.max_age.is_some()
+    }
 }
 
 /// Why munjigi sent the person to the provider.
@@ -104,13 +113,38 @@ pub struct UpstreamIdentity {
     pub multi_factor: bool,
 }
 
-/// What the provider's redirect back carried (RFC 6749 §4.1.2).
+/// What the provider's redirect back carried (RFC 6749 §4.1.2; `iss`, RFC 9207).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Callback {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// The issuer that sends the person back (RFC 9207), when the provider says.
+    pub iss: Option<String>,
+}
+
+/// What a provider's redirect back leads to (`Federation::callback`).
+#[derive(Debug)]
+pub enum UpstreamOutcome {
+    /// Sign in as this account; `link` is the identity to link once the sign-in is complete
+    /// (second factor included).
+    SignIn {
+        sign_in: crate::account::sign_in::SignIn,
+        request_id: String,
+        link: Option<UpstreamIdentity>,
+    },
+    /// An account has the address the provider vouched for: the person must prove it is
+    /// theirs before the identity is linked.
+    ConfirmLink(link::PendingLink),
+    /// The identity is linked to the signed-in account (account page).
+    Linked,
+    /// `provider` is the callback's.
+    Failed {
+        provider: String,
+        why: Failure,
+        back: Back,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +167,25 @@ pub enum FederationError {
     /// The answer could not be used: malformed, badly signed, for someone else.
     #[error("the provider's answer is not valid: {0}")]
     Invalid(String),
+    /// The request demands a fresh sign-in (`prompt=login`, `max_age`) and this provider
+    /// cannot prove one (Naver; Kakao without OpenID Connect), or did not.
+    #[error("the provider cannot prove a fresh sign-in")]
+    NotFresh,
+}
+
+impl FederationError {
+    /// A word for the audit trail.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnknownProvider => "unknown_provider",
+            Self::Refused => "refused",
+            Self::Upstream { .. } => "upstream_error",
+            Self::Timeout => "timeout",
+            Self::Unreachable(_) => "unreachable",
+            Self::Invalid(_) => "invalid",
+            Self::NotFresh => "not_fresh",
+        }
+    }
 }
 
 /// The start of a round trip: where to send the browser, and what to remember.
@@ -152,6 +205,15 @@ pub trait Connector: Send + Sync {
     /// Whether this provider's verified-email flag may be trusted to find an account (Naver
     /// has none).
     fn vouches_for_email(&self) -> bool;
+    /// Whether it can ever prove when the person signed in (an id_token's `auth_time`).
+    /// Naver cannot: a request that demands a fresh sign-in is not sent there.
+    fn can_prove_freshness(&self) -> bool {
+        true
+    }
+    /// The issuer that names itself in the redirect back (`iss`, RFC 9207), if known.
+    fn issuer(&self) -> Option<&str> {
+        None
+    }
     async fn begin(
         &self,
         upstream: &Upstream,
@@ -230,6 +292,9 @@ impl Federation {
         let connector = self
             .connector(provider)
             .ok_or(FederationError::UnknownProvider)?;
+        if freshness.demanded() && !connector.can_prove_freshness() {
+            return Err(FederationError::NotFresh);
+        }
         let begun = connector
             .begin(&self.upstream, &self.callback_url(provider), freshness)
             .await?;
@@ -257,6 +322,14 @@ impl Federation {
         let connector = self
             .connector(&trip.provider)
             .ok_or(FederationError::UnknownProvider)?;
+        // RFC 9207 §2.4: a redirect back that names another issuer is a mix-up.
+        if let (Some(iss), Some(expected)) = (callback.iss.as_deref(), connector.issuer())
+            && iss.trim_end_matches('/') != expected.trim_end_matches('/')
+        {
+            return Err(FederationError::Invalid(
+                "the redirect back names another issuer (iss)".into(),
+            ));
+        }
         if let Some(error) = callback.error.as_deref() {
             return Err(callback_error(error, callback.error_description.as_deref()));
         }

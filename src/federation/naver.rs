@@ -1,7 +1,8 @@
 //! Naver Login (네이버 로그인): OAuth 2.0 code flow with `state` (required) at `nid`, and the
 //! profile from `openapi`'s `/v1/nid/me`. Naver's quirks: token errors arrive with HTTP 200
 //! and an `error` member, `expires_in` is a string, the profile sits under `response`. Naver
-//! says nothing about whether an address is verified, so its email never links accounts.
+//! says nothing about whether an address is verified, so its email never links accounts, nor
+//! when the person signed in, so a request that demands a fresh sign-in is not sent there.
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -64,6 +65,10 @@ impl Connector for Naver {
         false
     }
 
+    fn can_prove_freshness(&self) -> bool {
+        false
+    }
+
     async fn begin(
         &self,
         _upstream: &Upstream,
@@ -77,8 +82,9 @@ impl Connector for Naver {
             ("redirect_uri", redirect_uri),
             ("state", state.as_str()),
         ];
-        // Naver's way to ask for the password again.
-        if freshness.force || freshness.max_age.is_some() {
+        // Not reached by a demand for a fresh sign-in (`can_prove_freshness`); were it, Naver
+        // would be asked for the password again, though its answer could not prove it.
+        if freshness.demanded() {
             params.push(("auth_type", "reauthenticate"));
         }
         let url = with_query(
@@ -101,6 +107,9 @@ impl Connector for Naver {
         trip: &RoundTrip,
         _now: i64,
     ) -> Result<UpstreamIdentity, FederationError> {
+        if trip.freshness.demanded() {
+            return Err(FederationError::NotFresh);
+        }
         let request = upstream
             .client()
             .post(format!("{}/oauth2.0/token", self.config.auth_base_url))

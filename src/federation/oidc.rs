@@ -1,6 +1,8 @@
 //! Google, and any OpenID Connect issuer, with the `openidconnect` crate: discovery, the code
 //! flow with PKCE S256, `state` and `nonce`, and the id_token verified (signature from the
-//! issuer's JWKS, `iss`, `aud`, `exp`, `nonce`).
+//! issuer's JWKS, `iss`, `aud`, `exp`, `nonce`, an `iat` not in the future). The profile and
+//! the address come from the provider's UserInfo endpoint when it has one (many providers put
+//! `email` and `name` only there, OIDC Core §5.4), whose `sub` must be the id_token's (§5.3.2).
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +10,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use openidconnect::core::{
     CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdToken,
-    CoreIdTokenClaims, CoreProviderMetadata,
+    CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
@@ -128,6 +130,10 @@ impl Connector for OidcConnector {
         true
     }
 
+    fn issuer(&self) -> Option<&str> {
+        Some(&self.config.issuer)
+    }
+
     async fn begin(
         &self,
         upstream: &Upstream,
@@ -162,19 +168,41 @@ impl Connector for OidcConnector {
         let id_token = openidconnect::TokenResponse::id_token(&tokens)
             .ok_or_else(|| invalid("the token response has no id_token".into()))?;
         let nonce = Nonce::new(trip.nonce.clone().unwrap_or_default());
-        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        let verifier = client
+            .id_token_verifier()
+            .set_issue_time_verifier_fn(move |iat| issued_in_time(iat.timestamp(), now));
+        let claims = match id_token.claims(&verifier, &nonce) {
             Ok(claims) => claims.clone(),
             // The provider may have rotated its keys since discovery: fetch them once more.
             Err(ClaimsVerificationError::SignatureVerification(_)) => {
                 let client = self.client(self.metadata(upstream, true).await?, redirect_uri)?;
+                let verifier = client
+                    .id_token_verifier()
+                    .set_issue_time_verifier_fn(move |iat| issued_in_time(iat.timestamp(), now));
                 id_token
-                    .claims(&client.id_token_verifier(), &nonce)
+                    .claims(&verifier, &nonce)
                     .map_err(|e| invalid(format!("id_token: {e}")))?
                     .clone()
             }
             Err(e) => return Err(invalid(format!("id_token: {e}"))),
         };
-        self.identity(id_token, &claims, trip, now)
+        let identity = self.identity(id_token, &claims, trip, now)?;
+        // The person's profile and address as the UserInfo endpoint has them, for the
+        // id_token's subject only.
+        let Ok(request) = client.user_info(
+            openidconnect::OAuth2TokenResponse::access_token(&tokens).clone(),
+            Some(claims.subject().clone()),
+        ) else {
+            return Ok(identity);
+        };
+        let info: CoreUserInfoClaims = request.request_async(&http).await.map_err(|e| match e {
+            openidconnect::UserInfoError::Request(e) => e.into(),
+            openidconnect::UserInfoError::ClaimsVerification(e) => {
+                invalid(format!("UserInfo is about someone else: {e}"))
+            }
+            other => invalid(format!("UserInfo: {other}")),
+        })?;
+        Ok(with_user_info(identity, &info))
     }
 }
 
@@ -252,9 +280,44 @@ impl OidcConnector {
     }
 }
 
+/// The id_token's `iat` may not be in the future (beyond the tolerated clock difference): a
+/// token issued "later" was not issued for this round trip.
+pub(super) fn issued_in_time(iat: i64, now: i64) -> Result<(), String> {
+    if iat > now + CLOCK_SKEW {
+        Err(format!("issued in the future (iat {iat}, now {now})"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The identity from the id_token, completed with what the UserInfo endpoint says (the same
+/// subject, checked by the caller): its name and username where it has them, and its address
+/// together with its own `email_verified` (an address is taken with the flag of the answer
+/// that carried it).
+pub fn with_user_info(
+    mut identity: UpstreamIdentity,
+    info: &CoreUserInfoClaims,
+) -> UpstreamIdentity {
+    if let Some(email) = info.email() {
+        identity.email = Some(email.as_str().to_owned());
+        identity.email_verified = info.email_verified().unwrap_or(false);
+    }
+    if let Some(name) = info.name().and_then(|n| n.get(None)) {
+        identity.name = Some(name.as_str().to_owned());
+    }
+    if let Some(username) = info.preferred_username() {
+        identity.username_hint = Some(username.as_str().to_owned());
+    }
+    identity
+}
+
 /// When the request demanded a fresh sign-in, the provider must say when it happened
 /// (`auth_time`, OIDC Core §3.1.2.1), and that must be fresh enough.
-fn check_fresh(trip: &RoundTrip, auth_time: Option<i64>, now: i64) -> Result<(), FederationError> {
+pub(super) fn check_fresh(
+    trip: &RoundTrip,
+    auth_time: Option<i64>,
+    now: i64,
+) -> Result<(), FederationError> {
     let not_before = match (trip.freshness.force, trip.freshness.max_age) {
         (true, _) => trip.started_at,
         (false, Some(max_age)) => now - max_age,
@@ -262,12 +325,8 @@ fn check_fresh(trip: &RoundTrip, auth_time: Option<i64>, now: i64) -> Result<(),
     };
     match auth_time {
         Some(t) if t + CLOCK_SKEW >= not_before => Ok(()),
-        Some(_) => Err(FederationError::Invalid(
-            "the provider did not ask the person to sign in again".into(),
-        )),
-        None => Err(FederationError::Invalid(
-            "the provider did not say when the person signed in (auth_time)".into(),
-        )),
+        // Either way the request's demand is not met: the page says so.
+        Some(_) | None => Err(FederationError::NotFresh),
     }
 }
 
@@ -329,5 +388,47 @@ mod tests {
         assert!(check_fresh(&trip(true, None), None, 10_010).is_err());
         assert!(check_fresh(&trip(false, Some(600)), Some(9_500), 10_010).is_ok());
         assert!(check_fresh(&trip(false, Some(600)), Some(9_000), 10_010).is_err());
+    }
+
+    #[test]
+    fn userinfo_completes_the_id_token_and_its_address_comes_with_its_own_flag() {
+        let from_token = UpstreamIdentity {
+            provider: "op".into(),
+            subject: "s1".into(),
+            email: Some("token@example.org".into()),
+            email_verified: true,
+            name: None,
+            username_hint: Some("tok".into()),
+            hd: None,
+            multi_factor: false,
+        };
+        let parse = |json: &str| {
+            CoreUserInfoClaims::from_json::<std::io::Error>(json.as_bytes(), None).expect("claims")
+        };
+        let info = parse(
+            r#"{"sub":"s1","email":"info@example.org","email_verified":false,"name":"Min Ji"}"#,
+        );
+        let both = with_user_info(from_token.clone(), &info);
+        assert_eq!(both.email.as_deref(), Some("info@example.org"));
+        assert!(
+            !both.email_verified,
+            "the flag of the answer that carried the address"
+        );
+        assert_eq!(both.name.as_deref(), Some("Min Ji"));
+        assert_eq!(
+            both.username_hint.as_deref(),
+            Some("tok"),
+            "kept when UserInfo has none"
+        );
+        let nothing = parse(r#"{"sub":"s1"}"#);
+        assert_eq!(with_user_info(from_token.clone(), &nothing), from_token);
+    }
+
+    #[test]
+    fn an_id_token_from_the_future_is_refused() {
+        assert!(issued_in_time(10_000, 10_000).is_ok());
+        assert!(issued_in_time(10_000 + CLOCK_SKEW, 10_000).is_ok());
+        assert!(issued_in_time(10_001 + CLOCK_SKEW, 10_000).is_err());
+        assert!(issued_in_time(10_000 + 86_400, 10_000).is_err());
     }
 }

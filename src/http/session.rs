@@ -396,24 +396,8 @@ pub async fn take_pending(session: &Session, id: &str) -> Result<Option<Pending>
 
 const SECOND_FACTOR: &str = "second_factor";
 const ENROLMENT: &str = "totp_enrolment";
-/// A first factor waits this long for its second.
-pub const SECOND_FACTOR_TTL: i64 = 5 * 60;
 
-/// A sign-in that has its first factor and waits for the second (or a current sign-in that
-/// must add one for a request), with the request it is for.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct AwaitingSecondFactor {
-    pub sign_in: SignIn,
-    pub request_id: String,
-    pub started_at: i64,
-}
-
-impl Expires for AwaitingSecondFactor {
-    const TTL: i64 = SECOND_FACTOR_TTL;
-    fn made_at(&self) -> i64 {
-        self.started_at
-    }
-}
+pub use crate::sign_in::{AwaitingSecondFactor, SECOND_FACTOR_TTL};
 
 pub async fn put_awaiting_second_factor(
     session: &Session,

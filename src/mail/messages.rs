@@ -158,6 +158,56 @@ pub fn passkey_cloned(lang: &str, to: &str, username: &str, passkey: &str) -> Ma
     }
 }
 
+/// Sent to the account's address when an upstream provider is linked to the account (a new
+/// way in) or unlinked from it, so a link nobody asked for is noticed.
+pub fn provider_changed(
+    lang: &str,
+    to: &str,
+    username: &str,
+    provider: &str,
+    linked: bool,
+) -> Mail {
+    let (subject, body) = match (korean(lang), linked) {
+        (true, true) => (
+            format!("[문지기] 계정에 {provider} 로그인이 연결되었습니다"),
+            format!(
+                "안녕하세요.\n\n아이디 {username} 계정에 {provider} 계정이 연결되어, 이제 {provider}(으)로도 \
+                 로그인할 수 있습니다.\n직접 연결하지 않았다면 바로 로그인해 계정 페이지에서 연결을 해제하고 \
+                 비밀번호를 바꾼 뒤 관리자에게 알려 주세요.\n"
+            ),
+        ),
+        (true, false) => (
+            format!("[문지기] 계정에서 {provider} 로그인 연결이 해제되었습니다"),
+            format!(
+                "안녕하세요.\n\n아이디 {username} 계정에서 {provider} 계정 연결이 해제되어, 이제 \
+                 {provider}(으)로는 로그인할 수 없습니다.\n직접 해제하지 않았다면 바로 비밀번호를 재설정하고 \
+                 관리자에게 알려 주세요.\n"
+            ),
+        ),
+        (false, true) => (
+            format!("[munjigi] {provider} sign-in was linked to your account"),
+            format!(
+                "Hello,\n\nA {provider} account was linked to the account {username}: it can now be used \
+                 to sign in to it.\nIf you did not link it, sign in now, unlink it on your account page, \
+                 change your password and tell your administrator.\n"
+            ),
+        ),
+        (false, false) => (
+            format!("[munjigi] {provider} sign-in was unlinked from your account"),
+            format!(
+                "Hello,\n\nThe {provider} account linked to the account {username} was unlinked: it can \
+                 no longer be used to sign in to it.\nIf you did not unlink it, reset your password now and \
+                 tell your administrator.\n"
+            ),
+        ),
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

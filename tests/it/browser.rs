@@ -126,7 +126,7 @@ async fn sign_in_with_kakao_in_a_real_browser(db: TestDb) {
         .await;
     en.goto(&app.url(&auth_url(&c.id, &[("ui_locales", "en")])))
         .await;
-    en.find("a.provider.google").await;
+    en.find("button.provider.google").await;
     let html = en.source().await;
     assert!(
         html.contains("Login with Kakao") && html.contains("Log in with NAVER"),
@@ -142,7 +142,7 @@ async fn sign_in_with_kakao_in_a_real_browser(db: TestDb) {
     browser
         .goto(&app.url(&auth_url(&c.id, &[("ui_locales", "ko")])))
         .await;
-    browser.find("a.provider.kakao").await;
+    browser.find("button.provider.kakao").await;
     let html = browser.source().await;
     for label in ["카카오 로그인", "네이버 로그인", "Google 계정으로 로그인"] {
         assert!(html.contains(label), "no {label:?}: {html}");
@@ -150,7 +150,7 @@ async fn sign_in_with_kakao_in_a_real_browser(db: TestDb) {
     browser
         .screenshot(&shots.join(format!("{backend}-ko-login-providers.png")))
         .await;
-    browser.click("a.provider.kakao").await;
+    browser.click("button.provider.kakao").await;
 
     browser.find("button[name=decision][value=allow]").await;
     let at = browser.url().await;

@@ -13,7 +13,7 @@ use crate::common::fixtures::{PASSWORD, REDIRECT, auth_url, jwt_claims};
 use crate::common::process::{free_port, munjigi, run, start_server_on, wait_ready};
 use crate::common::upstream::{Flavor, Person, Stub};
 use crate::common::{TestApp, TestDb};
-use crate::federation::{app_with, button, code_via, google, linked, oauth, travel, user_count};
+use crate::federation::{app_with, code_via, google, linked, oauth, press, travel, user_count};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -86,7 +86,7 @@ async fn a_matching_verified_email_links_after_the_password(db: TestDb) {
     let auth = auth_url(&c.id, &[]);
     let page = browser.follow(browser.get(&auth).await).await;
     let html = page.text().await.unwrap_or_default();
-    let asked = travel(&browser, browser.get(&button(&html, "google")).await).await;
+    let asked = travel(&browser, press(&browser, &html, "google").await).await;
     assert_eq!(asked.status(), 200, "a confirmation page, not a sign-in");
     let html = asked.text().await.unwrap_or_default();
     assert!(
@@ -176,13 +176,13 @@ async fn a_matching_email_can_be_confirmed_with_a_linked_provider(db: TestDb) {
         .follow(browser.get(&auth_url(&c.id, &[])).await)
         .await;
     let html = page.text().await.unwrap_or_default();
-    let asked = travel(&browser, browser.get(&button(&html, "google")).await).await;
+    let asked = travel(&browser, press(&browser, &html, "google").await).await;
     let html = asked.text().await.unwrap_or_default();
     assert!(
         !html.contains("name=\"password\""),
         "no password to offer: {html}"
     );
-    let back = travel(&browser, browser.get(&button(&html, "kakao")).await).await;
+    let back = travel(&browser, press(&browser, &html, "kakao").await).await;
     let to = location(&back);
     assert!(to.starts_with(REDIRECT), "{to}");
     assert_eq!(
@@ -239,7 +239,7 @@ async fn the_account_page_links_a_second_provider_and_keeps_the_last(db: TestDb)
     let browser = Browser::new(&app);
     // Signed in with Kakao from munjigi's own login page (no app waiting).
     let login = browser.get("/login").await.text().await.unwrap_or_default();
-    let home = travel(&browser, browser.get(&button(&login, "kakao")).await).await;
+    let home = travel(&browser, press(&browser, &login, "kakao").await).await;
     assert_eq!(
         (home.url().path(), home.status().as_u16()),
         ("/", 200),
@@ -283,7 +283,7 @@ async fn the_account_page_links_a_second_provider_and_keeps_the_last(db: TestDb)
     // Naver now signs the same person in.
     let other = Browser::new(&app);
     let login = other.get("/login").await.text().await.unwrap_or_default();
-    travel(&other, other.get(&button(&login, "naver")).await).await;
+    travel(&other, press(&other, &login, "naver").await).await;
     let page = other.get("/account").await.text().await.unwrap_or_default();
     assert!(
         page.contains("k51@kakao.example"),
@@ -377,7 +377,7 @@ async fn another_munjigi_is_a_generic_oidc_upstream(db: TestDb) {
     let html = page.text().await.unwrap_or_default();
     assert!(html.contains("Sign in with Corp SSO"), "{html}");
     // To the upstream munjigi's own login page.
-    let upstream_login = travel(&browser, browser.get(&button(&html, "oidc")).await).await;
+    let upstream_login = travel(&browser, press(&browser, &html, "oidc").await).await;
     assert_eq!(upstream_login.status(), 200);
     let html = upstream_login.text().await.unwrap_or_default();
     let after = browser

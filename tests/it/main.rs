@@ -34,5 +34,6 @@ mod passkey_safety;
 mod passkeys;
 mod readiness;
 mod sign_in;
+mod sign_in_safety;
 mod tokens;
 mod two_factor;

@@ -38,7 +38,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// The 6-digit TOTP of `secret` at unix time `at` (RFC 6238, SHA-1, 30 s).
-fn totp(secret: &[u8], at: i64) -> String {
+pub(crate) fn totp(secret: &[u8], at: i64) -> String {
     let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("key");
     mac.update(&((at / 30) as u64).to_be_bytes());
     let hash = mac.finalize().into_bytes();

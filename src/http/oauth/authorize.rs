@@ -90,9 +90,10 @@ pub async fn advance(
             let Some(sign_in) = sign_in else {
                 return Err(PageError::request_expired());
             };
-            let now = state.clock.now();
-            return crate::http::web::login::ask_second_factor(session, sign_in.clone(), &id, now)
-                .await;
+            let awaiting = state
+                .sign_ins(state.clock.now())
+                .step_up(sign_in.clone(), &id);
+            return crate::http::web::sign_in::ask_second_factor(session, &awaiting).await;
         }
         Next::SetUpSecondFactor => {
             if let Some(id) = id {

@@ -14,6 +14,8 @@ use super::i18n::Texts;
 use super::page::{Page, no_store, see_other};
 use super::views::{AccountPage, AppView, LinkOption, MethodView, PasskeyView, SessionRowView};
 use crate::app::AppState;
+use crate::federation::link::{Told, unlink_and_tell};
+use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::session::{self, SignedIn};
@@ -206,20 +208,32 @@ pub async fn unlink(
     State(state): State<AppState>,
     page: Page,
     csrf: Csrf,
+    device: Device,
     signed_in: SignedIn,
     Form(form): Form<UnlinkForm>,
 ) -> Result<Response, PageError> {
-    page.lang(None);
+    let lang = page.lang(None);
     csrf.check(&form.csrf)?;
-    let accounts = state.accounts();
     let user_id = &signed_in.user.id;
-    let linked = accounts.identities(user_id).await?;
+    let linked = state.accounts().identities(user_id).await?;
     if !linked.iter().any(|i| i.provider == form.provider) {
         return Ok(see_other("/account"));
     }
-    let removed = accounts
-        .unlink_upstream(user_id, &form.provider, state.clock.now())
-        .await?;
+    let told = Told {
+        ip: device.ip,
+        lang: lang.code(),
+        now: state.clock.now(),
+    };
+    let links = state.links();
+    let removed = unlink_and_tell(
+        &links,
+        &state.federation,
+        &state.audit,
+        user_id,
+        &form.provider,
+        &told,
+    )
+    .await?;
     if !removed {
         return Err(
             PageError::new(StatusCode::CONFLICT, |t| t.unlink_last_refused)

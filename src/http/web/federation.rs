@@ -1,7 +1,10 @@
-//! Signing in through an upstream provider: `/login/{provider}` sends the person there,
-//! `/login/{provider}/callback` brings them back, and `/login/link` asks them to prove an
-//! existing account is theirs before a first upstream sign-in is linked to it. Every sign-in
-//! ends in `finish_sign_in`, like a password's: the pending request's next step decides.
+//! Signing in through an upstream provider: a form POST to `/login/{provider}` (with the
+//! CSRF token, so no other site can start a round trip — and make an account — in this
+//! browser) sends the person there, `/login/{provider}/callback` brings them back, and
+//! `/login/link` asks them to prove an existing account is theirs before a first upstream
+//! sign-in is linked to it. What the callback proves is decided by
+//! `federation::Federation::callback`, and the sign-in completed by `crate::sign_in`, like a
+//! password's.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -11,20 +14,17 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::i18n::Lang;
-use super::login::finish_sign_in;
 use super::page::{Page, for_request, no_store, see_other};
+use super::sign_in::{link_failure, place, respond, upstream_failure};
 use super::texts::Texts;
 use super::views::{LinkPage, ProviderButton};
-use crate::account::sign_in::{PasswordSignInError, SignIn};
+use crate::account::sign_in::PasswordSignInError;
 use crate::app::AppState;
-use crate::clock::fresh;
-use crate::federation::link::{LinkError, PendingLink, Policy, Resolution};
-use crate::federation::{
-    Callback, Connector, Federation, FederationError, Freshness, Kind, Purpose,
-};
+use crate::federation::link::LinkError;
+use crate::federation::{Back, Callback, Connector, Federation, Freshness, Kind, Purpose, Return};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
-use crate::http::error::{PageError, PageMessage, Text};
+use crate::http::error::PageError;
 use crate::http::session::{self, MaybeSignedIn};
 use crate::oauth::authorize::Pending;
 
@@ -32,9 +32,6 @@ use crate::oauth::authorize::Pending;
 pub struct StartQuery {
     #[serde(default)]
     request: String,
-    /// Confirming a pending link with a provider already linked to the account.
-    #[serde(default)]
-    confirm: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +40,9 @@ pub struct StartForm {
     csrf: String,
     #[serde(default)]
     request: String,
+    /// Confirming a pending link with a provider already linked to the account.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 /// The name people know a provider by, in the page's language.
@@ -77,13 +77,8 @@ pub fn provider_class(kind: Kind) -> &'static str {
     }
 }
 
-fn query(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()))
-        .finish()
-}
-
-/// The buttons of the given providers, each going to `/login/{id}` for this request.
+/// The buttons of the given providers, each a form that POSTs to `/login/{id}` for this
+/// request (with the page's CSRF token).
 pub fn buttons<'a>(
     t: &Texts,
     connectors: impl Iterator<Item = &'a dyn Connector>,
@@ -91,20 +86,12 @@ pub fn buttons<'a>(
     confirm: bool,
 ) -> Vec<ProviderButton> {
     connectors
-        .map(|c| {
-            let q = query(&[
-                ("request", request),
-                ("confirm", if confirm { "1" } else { "" }),
-            ]);
-            ProviderButton {
-                href: format!(
-                    "/login/{}{}{q}",
-                    c.id(),
-                    if q.is_empty() { "" } else { "?" }
-                ),
-                label: provider_label(t, c),
-                class: provider_class(c.kind()),
-            }
+        .map(|c| ProviderButton {
+            action: format!("/login/{}", c.id()),
+            request: request.to_owned(),
+            confirm,
+            label: provider_label(t, c),
+            class: provider_class(c.kind()),
         })
         .collect()
 }
@@ -127,57 +114,14 @@ fn freshness(pending: Option<&Pending>) -> Freshness {
     })
 }
 
-fn login_again(request: &str) -> String {
+pub fn login_again(request: &str) -> String {
     for_request("/login", request)
 }
 
-/// A failed round trip, shown as a page that names the provider and leads back.
-fn upstream_failure(name: &str, e: &FederationError, back: &str) -> PageError {
-    let (status, text): (StatusCode, Text) = match e {
-        FederationError::UnknownProvider => (StatusCode::NOT_FOUND, |t| t.error_bad_request),
-        FederationError::Refused => (StatusCode::FORBIDDEN, |t| t.upstream_refused),
-        FederationError::Timeout => (StatusCode::GATEWAY_TIMEOUT, |t| t.upstream_timeout),
-        FederationError::Upstream { .. } | FederationError::Unreachable(_) => {
-            (StatusCode::BAD_GATEWAY, |t| t.upstream_failed)
-        }
-        FederationError::Invalid(_) => (StatusCode::BAD_GATEWAY, |t| t.upstream_invalid),
-    };
-    tracing::warn!(provider = name, error = %e, "upstream sign-in failed");
-    let message = PageMessage::About {
-        subject: name.to_owned(),
-        text,
-        // The provider's own code helps whoever reads its documentation (Kakao's KOE320).
-        detail: match e {
-            FederationError::Upstream { code, .. } => Some(code.clone()),
-            _ => None,
-        },
-    };
-    PageError::with(status, message).back(back, |t| t.back_to_login)
-}
-
-fn link_failure(e: LinkError, back: &str) -> PageError {
-    let (status, text): (StatusCode, Text) = match e {
-        LinkError::Disabled => (StatusCode::FORBIDDEN, |t| t.account_unavailable),
-        LinkError::LinkedElsewhere => (StatusCode::CONFLICT, |t| t.linked_elsewhere),
-        LinkError::ProviderTaken => (StatusCode::CONFLICT, |t| t.provider_taken),
-        LinkError::Store(e) => return PageError::unavailable(e),
-    };
-    PageError::new(status, text).back(back, |t| t.back_to_login)
-}
-
-pub async fn start_get(
-    State(state): State<AppState>,
-    page: Page,
-    session: Session,
-    Path(provider): Path<String>,
-    Query(q): Query<StartQuery>,
-) -> Result<Response, PageError> {
-    let purpose = if q.confirm.is_some() {
-        Purpose::ConfirmLink
-    } else {
-        Purpose::SignIn
-    };
-    start(&state, &page, &session, &provider, &q.request, purpose).await
+/// `GET /login/{provider}` starts nothing: a round trip (which may make an account) starts
+/// only from a form of this site. Back to the login page, whose buttons are such forms.
+pub async fn start_get(Query(q): Query<StartQuery>) -> Response {
+    see_other(&login_again(&q.request))
 }
 
 pub async fn start_post(
@@ -189,15 +133,12 @@ pub async fn start_post(
     Form(form): Form<StartForm>,
 ) -> Result<Response, PageError> {
     csrf.check(&form.csrf)?;
-    start(
-        &state,
-        &page,
-        &session,
-        &provider,
-        &form.request,
-        Purpose::SignIn,
-    )
-    .await
+    let purpose = if form.confirm.is_some() {
+        Purpose::ConfirmLink
+    } else {
+        Purpose::SignIn
+    };
+    start(&state, &page, &session, &provider, &form.request, purpose).await
 }
 
 /// Sends the person to the provider, keeping the round trip in the session.
@@ -209,15 +150,10 @@ pub async fn start(
     request: &str,
     purpose: Purpose,
 ) -> Result<Response, PageError> {
-    let pending = session::get_pending(session, request).await?;
-    let lang = page.lang(
-        pending
-            .as_ref()
-            .and_then(|p| p.request.ui_locales.as_deref()),
-    );
+    let (pending, lang) = page.for_pending(session, request).await?;
     let back = match &purpose {
-        Purpose::Link { .. } => "/account".to_owned(),
-        _ => login_again(request),
+        Purpose::Link { .. } => Back::Account,
+        _ => Back::Login(request.to_owned()),
     };
     let now = state.clock.now();
     let (url, trip) = state
@@ -229,14 +165,16 @@ pub async fn start(
     Ok(see_other(&url))
 }
 
-fn display(state: &AppState, lang: Lang, provider: &str) -> String {
+/// The name of a provider (or its id, unknown) in the page's language.
+pub fn display(state: &AppState, lang: Lang, provider: &str) -> String {
     state.federation.connector(provider).map_or_else(
         || provider.to_owned(),
         |c| provider_name(lang.texts(), c.as_ref()),
     )
 }
 
-/// `/login/{provider}/callback`: the provider sends the person back here.
+/// `/login/{provider}/callback`: the provider sends the person back here; the domain says
+/// what that proves.
 // One argument per axum extractor.
 #[allow(clippy::too_many_arguments)]
 pub async fn callback(
@@ -251,137 +189,26 @@ pub async fn callback(
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
     let trip = session::take_round_trip(&session, callback.state.as_deref().unwrap_or("")).await?;
-    let request = trip
-        .as_ref()
-        .map_or("", |t| t.request_id.as_str())
-        .to_owned();
-    let pending = session::get_pending(&session, &request).await?;
-    let lang = page.lang(
-        pending
-            .as_ref()
-            .and_then(|p| p.request.ui_locales.as_deref()),
-    );
-    let name = display(&state, lang, &provider);
-    // A callback without its round trip (forged, replayed, from another browser) or for
-    // another provider goes no further.
-    let Some(trip) = fresh(trip, now).filter(|t| t.provider == provider) else {
-        return Err(PageError::with(
-            StatusCode::BAD_REQUEST,
-            PageMessage::About {
-                subject: name,
-                text: |t| t.upstream_expired,
-                detail: None,
-            },
-        )
-        .back(login_again(&request), |t| t.back_to_login));
+    let request = trip.as_ref().map_or("", |t| &t.request_id).to_owned();
+    let lang = page.for_pending(&session, &request).await?.1;
+    let back = Return {
+        provider: &provider,
+        callback: &callback,
+        trip,
+        signed_in_user: signed_in.sign_in().map(|s| s.user_id.as_str()),
+        pending_link: session::pending_link(&session, now).await?,
+        ip: device.ip,
+        lang: lang.code(),
+        now,
     };
-    let back = match &trip.purpose {
-        Purpose::Link { .. } => "/account".to_owned(),
-        _ => login_again(&request),
-    };
-    let identity = match state.federation.finish(&trip, &callback, now).await {
-        Ok(identity) => identity,
-        Err(e) => {
-            let event = crate::audit::Event::new(crate::audit::Kind::SignInFailed)
-                .ip(device.ip)
-                .with("method", provider.as_str());
-            state.audit.record(event, now);
-            return Err(upstream_failure(&name, &e, &back));
-        }
-    };
-    let accounts = state.accounts();
-    match &trip.purpose {
-        Purpose::SignIn => {
-            let connector = state
-                .federation
-                .connector(&provider)
-                .ok_or_else(PageError::request_expired)?;
-            let policy = Policy {
-                vouches_for_email: connector.vouches_for_email(),
-                link_verified_email: state.federation.link_verified_email,
-            };
-            match accounts
-                .resolve_upstream(&identity, &policy, now)
-                .await
-                .map_err(|e| link_failure(e, &back))?
-            {
-                Resolution::SignIn { user_id, .. } => {
-                    let sign_in = SignIn::federated(user_id, &provider, identity.multi_factor, now);
-                    finish_sign_in(&state, &session, &csrf, &sign_in, &request, &device).await
-                }
-                Resolution::ConfirmLink { user_id } => {
-                    let link = PendingLink {
-                        identity,
-                        user_id,
-                        request_id: request.clone(),
-                        created_at: now,
-                    };
-                    session::put_pending_link(&session, &link).await?;
-                    Ok(see_other(&format!(
-                        "/login/link?{}",
-                        query(&[("request", &request)])
-                    )))
-                }
-            }
-        }
-        Purpose::Link { user_id } => {
-            // Only for the person who started it, still signed in.
-            if signed_in.sign_in().map(|s| &s.user_id) != Some(user_id) {
-                return Err(PageError::request_expired().back("/account", |t| t.back_to_account));
-            }
-            accounts
-                .link_upstream(user_id, &identity, now)
-                .await
-                .map_err(|e| link_failure(e, "/account"))?;
-            Ok(see_other("/account"))
-        }
-        Purpose::ConfirmLink => {
-            let link = session::pending_link(&session, now).await?.ok_or_else(|| {
-                PageError::request_expired().back(back.clone(), |t| t.back_to_login)
-            })?;
-            // The provider must name the account being linked to, and nobody else.
-            let owner = accounts
-                .linked_user(&identity)
-                .await
-                .map_err(|e| link_failure(e, &back))?;
-            if owner.as_deref() != Some(link.user_id.as_str()) {
-                return Err(link_failure(LinkError::LinkedElsewhere, &back));
-            }
-            complete_link(
-                &state,
-                &session,
-                &csrf,
-                link,
-                SignIn::federated(
-                    owner.unwrap_or_default(),
-                    &provider,
-                    identity.multi_factor,
-                    now,
-                ),
-                &device,
-            )
-            .await
-        }
-    }
-}
-
-/// Links the pending identity, forgets it, and signs the person in.
-async fn complete_link(
-    state: &AppState,
-    session: &Session,
-    csrf: &Csrf,
-    link: PendingLink,
-    sign_in: SignIn,
-    device: &Device,
-) -> Result<Response, PageError> {
-    let back = login_again(&link.request_id);
-    state
-        .accounts()
-        .link_upstream(&link.user_id, &link.identity, state.clock.now())
-        .await
-        .map_err(|e| link_failure(e, &back))?;
-    session::forget_pending_link(session).await?;
-    finish_sign_in(state, session, csrf, &sign_in, &link.request_id, device).await
+    let links = state.links();
+    let upstream = state
+        .federation
+        .callback(&links, &state.audit, back)
+        .await?;
+    let place = place(&session, &request, &device, lang).await?;
+    let outcome = state.sign_ins(now).upstream(upstream, &place).await?;
+    respond(&state, &session, &csrf, &device, lang, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -428,7 +255,7 @@ async fn link_page(
     let owner = accounts
         .active_user(&link.user_id)
         .await?
-        .ok_or_else(|| link_failure(LinkError::Disabled, &login_again(request)))?;
+        .ok_or_else(|| link_failure(LinkError::Disabled, &Back::Login(request.to_owned())))?;
     let linked = accounts.identities(&owner.id).await?;
     let confirm_with = state
         .federation
@@ -453,7 +280,8 @@ async fn link_page(
     Ok((status, no_store(view.into_response())).into_response())
 }
 
-/// Confirms a pending link with the existing account's password.
+/// Confirms a pending link with the existing account's password: the domain completes the
+/// sign-in (its second factor included) before anything is linked.
 pub async fn link_submit(
     State(state): State<AppState>,
     page: Page,
@@ -464,45 +292,29 @@ pub async fn link_submit(
 ) -> Result<Response, PageError> {
     csrf.check(&form.csrf)?;
     let now = state.clock.now();
+    let lang = page.lang(None);
+    let t = lang.texts();
     let link = session::pending_link(&session, now).await?.ok_or_else(|| {
         PageError::request_expired().back(login_again(&form.request), |t| t.back_to_login)
     })?;
-    let accounts = state.accounts();
-    let owner = accounts
-        .active_user(&link.user_id)
-        .await?
-        .ok_or_else(|| link_failure(LinkError::Disabled, &login_again(&form.request)))?;
-    let lang = page.lang(None);
-    let attempt = accounts
-        .sign_in_with_password(&owner.username, form.password, Some(device.ip), now)
-        .await;
-    super::login::audit_password_failure(&state, &attempt, &owner.username, None, device.ip);
-    let failure = match attempt {
-        Ok(mut sign_in) => {
-            // Both proved: the password now, the provider a moment ago.
-            sign_in.amr.push("fed".into());
-            sign_in.idp = Some(link.identity.provider.clone());
-            return complete_link(&state, &session, &csrf, link, sign_in, &device).await;
-        }
+    let place = place(&session, &link.request_id, &device, lang).await?;
+    let sign_ins = state.sign_ins(now);
+    let failure = match sign_ins
+        .link_with_password(link, form.password, &place)
+        .await
+    {
+        Ok(outcome) => return respond(&state, &session, &csrf, &device, lang, outcome).await,
         Err(PasswordSignInError::Throttled(wait)) => {
-            let page = link_page(
-                &state,
-                &page,
-                &session,
-                &csrf,
-                &form.request,
-                Some((
-                    StatusCode::TOO_MANY_REQUESTS,
-                    lang.texts().throttled_message(wait.unsigned_abs()),
-                )),
-            )
-            .await?;
-            return Ok(super::page::retry_after(page, wait));
+            let failure = (
+                StatusCode::TOO_MANY_REQUESTS,
+                t.throttled_message(wait.unsigned_abs()),
+            );
+            let page = link_page(&state, &page, &session, &csrf, &form.request, Some(failure));
+            return Ok(super::page::retry_after(page.await?, wait));
         }
-        Err(PasswordSignInError::Invalid) => (
-            StatusCode::UNAUTHORIZED,
-            lang.texts().invalid_credentials.to_owned(),
-        ),
+        Err(PasswordSignInError::Invalid) => {
+            (StatusCode::UNAUTHORIZED, t.invalid_credentials.to_owned())
+        }
         Err(PasswordSignInError::Store(e)) => return Err(e.into()),
         Err(PasswordSignInError::Password(e)) => return Err(e.into()),
     };

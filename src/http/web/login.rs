@@ -1,5 +1,5 @@
 //! The sign-in page: shows the form, checks the password through `account::sign_in`, and
-//! hands the new sign-in back to the pending authorization request.
+//! hands the new sign-in to `crate::sign_in` to complete (`super::sign_in` answers it).
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -9,18 +9,18 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::federation::login_buttons;
-use super::page::{Page, for_request, no_store, retry_after, see_other};
+use super::page::{Page, no_store, retry_after};
+use super::sign_in::{complete, place};
 use super::views::LoginPage;
-use crate::account::sessions::DeviceInfo;
-use crate::account::sign_in::{PasswordSignInError, SignIn};
+use crate::account::sign_in::PasswordSignInError;
 use crate::app::AppState;
-use crate::audit::{Event, Kind};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
 use crate::http::session;
 use crate::oauth::authorize::Pending;
+use crate::sign_in::Attempt;
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -118,21 +118,15 @@ pub async fn submit(
     let failure = if csrf.check(&form.csrf).is_err() {
         (StatusCode::FORBIDDEN, t.csrf_failed.to_owned())
     } else {
+        let place = place(&session, &form.request, &device, lang).await?;
         let attempt = state
-            .accounts()
-            .sign_in_with_password(
-                &form.username,
-                form.password.clone(),
-                Some(device.ip),
-                state.clock.now(),
-            )
+            .sign_ins(state.clock.now())
+            .password(&form.username, form.password.clone(), &place)
             .await;
-        let client_id = pending.as_ref().map(|p| p.request.client_id.as_str());
-        audit_password_failure(&state, &attempt, &form.username, client_id, device.ip);
         match attempt {
             Ok(signed_in) => {
-                return finish_sign_in(&state, &session, &csrf, &signed_in, &form.request, &device)
-                    .await;
+                let attempt = Attempt::new(signed_in, &form.request);
+                return complete(&state, &session, &csrf, &device, lang, attempt).await;
             }
             Err(PasswordSignInError::Throttled(secs)) => {
                 wait = Some(secs);
@@ -153,85 +147,4 @@ pub async fn submit(
         Some(secs) => retry_after(answer, secs),
         None => answer,
     })
-}
-
-/// After any way of signing in (password, signup, upstream provider): a fresh session id, the
-/// sign-in recorded, and back into the pending authorization request — marked as signed in
-/// for, so its demands for a fresh sign-in are met — or to the signed-in page.
-pub async fn finish_sign_in(
-    state: &AppState,
-    session: &Session,
-    csrf: &Csrf,
-    signed_in: &SignIn,
-    request_id: &str,
-    device: &Device,
-) -> Result<Response, PageError> {
-    if state.second_factors().must_confirm(signed_in).await? {
-        return ask_second_factor(session, signed_in.clone(), request_id, state.clock.now()).await;
-    }
-    let ip = device.ip;
-    let info = DeviceInfo::new(ip, &device.user_agent, signed_in.auth_time);
-    session::sign_in(
-        session,
-        signed_in,
-        &info,
-        state.config.lifetimes.session_idle,
-    )
-    .await?;
-    // A new identity, a new CSRF token.
-    csrf.rotate();
-    let pending = session::get_pending(session, request_id).await?;
-    let event = Event::new(Kind::SignIn)
-        .user(signed_in.user_id.clone())
-        .client(pending.as_ref().map(|p| p.request.client_id.as_str()))
-        .ip(ip)
-        .with("method", signed_in.method())
-        .with("amr", signed_in.amr.clone());
-    state.audit.record(event, signed_in.auth_time);
-    let Some(mut pending) = pending else {
-        return Ok(see_other("/"));
-    };
-    pending.signed_in(signed_in);
-    let id = session::put_pending(session, Some(request_id), pending).await?;
-    Ok(see_other(&for_request("/authorize/resume", &id)))
-}
-
-/// Keeps `sign_in` waiting for its second factor and sends the person to give it.
-pub async fn ask_second_factor(
-    session: &Session,
-    sign_in: SignIn,
-    request_id: &str,
-    now: i64,
-) -> Result<Response, PageError> {
-    let awaiting = session::AwaitingSecondFactor {
-        sign_in,
-        request_id: request_id.to_owned(),
-        started_at: now,
-    };
-    session::put_awaiting_second_factor(session, &awaiting).await?;
-    Ok(see_other(&for_request("/login/second-factor", request_id)))
-}
-
-/// A password attempt that failed, for the audit trail (success is recorded by
-/// `finish_sign_in`, whatever the method): the name tried, since no account may match it.
-pub(super) fn audit_password_failure(
-    state: &AppState,
-    attempt: &Result<SignIn, PasswordSignInError>,
-    login: &str,
-    client_id: Option<&str>,
-    ip: std::net::IpAddr,
-) {
-    let kind = match attempt {
-        Err(PasswordSignInError::Invalid) => Kind::SignInFailed,
-        Err(PasswordSignInError::Throttled(_)) => Kind::Lockout,
-        _ => return,
-    };
-    // Bounded: the name is whatever was typed.
-    let login: String = login.trim().chars().take(64).collect();
-    let event = Event::new(kind)
-        .client(client_id)
-        .ip(ip)
-        .with("method", "password")
-        .with("login", login);
-    state.audit.record(event, state.clock.now());
 }

@@ -10,6 +10,7 @@ pub mod mail_links;
 pub mod page;
 pub mod passkeys;
 pub mod second_factor;
+pub mod sign_in;
 pub mod signup;
 pub mod texts;
 pub mod texts_account;

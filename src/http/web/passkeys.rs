@@ -15,8 +15,8 @@ use tower_sessions::Session;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::i18n::{Lang, Texts};
-use super::login::finish_sign_in;
 use super::page::Page;
+use super::sign_in::{complete, place, respond};
 use crate::account::passkeys::{Ceremony, CloneReport, PasskeyError, report_clone};
 use crate::account::sign_in::SignIn;
 use crate::app::AppState;
@@ -27,6 +27,7 @@ use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::sealed::SealedCookie;
 use crate::http::session::{self, MaybeSignedIn, PASSKEY_CEREMONY_TTL};
+use crate::sign_in::Attempt;
 
 /// The prompt to sign in with a passkey alone, sealed in the browser.
 const PROMPT: SealedCookie = SealedCookie {
@@ -281,7 +282,8 @@ pub async fn sign_in(
     headers: HeaderMap,
     Json(body): Json<AssertionBody>,
 ) -> Result<Response, PageError> {
-    let lang = page.lang(None);
+    // The page's language, or the pending request's `ui_locales`.
+    let lang = page.for_pending(&session, &body.request).await?.1;
     let t = lang.texts();
     if csrf.check(&body.csrf).is_err() {
         return Ok(refusal(t, Why::Csrf));
@@ -296,11 +298,9 @@ pub async fn sign_in(
                 if state.accounts().active_user(&user_id).await?.is_none() {
                     refusal(t, Why::Unknown)
                 } else {
-                    let sign_in = SignIn::passkey(user_id, methods, now);
-                    let done =
-                        finish_sign_in(&state, &session, &csrf, &sign_in, &body.request, &device)
-                            .await?;
-                    go(done)
+                    let attempt =
+                        Attempt::new(SignIn::passkey(user_id, methods, now), &body.request);
+                    go(complete(&state, &session, &csrf, &device, lang, attempt).await?)
                 }
             }
             Err(refused) => refused?,
@@ -319,18 +319,14 @@ pub async fn sign_in(
     if awaiting.sign_in.user_id != user_id {
         return Ok(refusal(t, Why::OtherAccount));
     }
-    session::forget_awaiting_second_factor(&session).await?;
-    let sign_in = awaiting.sign_in.with_second_factor(&methods, now);
-    let done = finish_sign_in(
-        &state,
-        &session,
-        &csrf,
-        &sign_in,
-        &awaiting.request_id,
-        &device,
-    )
-    .await?;
-    Ok(go(done))
+    let place = place(&session, &awaiting.request_id, &device, lang).await?;
+    let outcome = state
+        .sign_ins(now)
+        .second_factor_given(awaiting, &methods, None, &place)
+        .await?;
+    Ok(go(
+        respond(&state, &session, &csrf, &device, lang, outcome).await?
+    ))
 }
 
 /// Checks the browser's answer against the prompt's state: the account and what the passkey

@@ -1,7 +1,7 @@
 //! The second step of a sign-in: a code from the authenticator app, or a recovery code. The
 //! sign-in waiting for it (from a password, an upstream provider, or a current sign-in that
-//! a request asks to step up) is in the session; once the code is right it is finished like
-//! any other sign-in, now with `otp` and `mfa` among its methods.
+//! a request asks to step up) is in the session; once the code is right `crate::sign_in`
+//! completes it, now with `otp` and `mfa` among its methods.
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -10,18 +10,17 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::login::finish_sign_in;
 use super::page::{Page, for_request, no_store, retry_after, see_other};
+use super::sign_in::{place, respond};
+use super::texts::Texts;
 use super::views::SecondFactorPage;
-use crate::account::second_factor::{SecondFactorError, Used};
+use crate::account::second_factor::SecondFactorError;
 use crate::app::AppState;
-use crate::audit::{Event, Kind};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
 use crate::http::session;
-use crate::oidc::acr;
 
 #[derive(Deserialize)]
 pub struct CodeForm {
@@ -68,6 +67,30 @@ pub async fn show(
     Ok(no_store(view.into_response()))
 }
 
+/// The page again, with what went wrong.
+async fn again(
+    state: &AppState,
+    t: &'static Texts,
+    csrf: &Csrf,
+    request: &str,
+    user_id: Option<&str>,
+    (status, message): (StatusCode, &str),
+) -> Result<Response, PageError> {
+    let (passkeys, codes) = match user_id {
+        Some(user_id) => offers(state, user_id).await?,
+        None => (false, true),
+    };
+    let view = SecondFactorPage {
+        t,
+        csrf: csrf.token(),
+        request: request.to_owned(),
+        error: Some(message.to_owned()),
+        passkeys,
+        codes,
+    };
+    Ok((status, no_store(view.into_response())).into_response())
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     page: Page,
@@ -76,84 +99,34 @@ pub async fn submit(
     device: Device,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
-    let (pending, lang) = page.for_pending(&session, &form.request).await?;
+    let lang = page.for_pending(&session, &form.request).await?.1;
     let t = lang.texts();
     let now = state.clock.now();
     let awaiting = session::awaiting_second_factor(&session, now).await?;
-    let (passkeys, codes) = match &awaiting {
-        Some(a) => offers(&state, &a.sign_in.user_id).await?,
-        None => (false, true),
-    };
-    let again = |status: StatusCode, message: &str| {
-        let view = SecondFactorPage {
-            t,
-            csrf: csrf.token(),
-            request: form.request.clone(),
-            error: Some(message.to_owned()),
-            passkeys,
-            codes,
-        };
-        (status, no_store(view.into_response())).into_response()
-    };
+    let user_id = awaiting.as_ref().map(|a| a.sign_in.user_id.clone());
+    let user_id = user_id.as_deref();
     if csrf.check(&form.csrf).is_err() {
-        return Ok(again(StatusCode::FORBIDDEN, t.csrf_failed));
+        let failure = (StatusCode::FORBIDDEN, t.csrf_failed);
+        return again(&state, t, &csrf, &form.request, user_id, failure).await;
     }
     let Some(awaiting) = awaiting else {
         return Ok(back_to_login(&form.request));
     };
-    let user_id = awaiting.sign_in.user_id.clone();
-    let checked = state
-        .second_factors()
-        .check(&user_id, &form.code, device.ip, now)
-        .await;
-    let client_id = pending.as_ref().map(|p| p.request.client_id.as_str());
-    let used = match checked {
-        Ok(used) => used,
-        Err(e) => {
-            let kind = match e {
-                SecondFactorError::Throttled(_) => Kind::Lockout,
-                _ => Kind::SignInFailed,
-            };
-            let event = Event::new(kind)
-                .user(user_id)
-                .client(client_id)
-                .ip(device.ip)
-                .with("method", "otp");
-            state.audit.record(event, now);
-            return match e {
-                SecondFactorError::WrongCode => {
-                    Ok(again(StatusCode::UNAUTHORIZED, t.acct.wrong_code))
-                }
-                SecondFactorError::Throttled(secs) => Ok(retry_after(
-                    again(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        &t.throttled_message(secs.unsigned_abs()),
-                    ),
-                    secs,
-                )),
-                SecondFactorError::Store(e) => Err(e.into()),
-                other => Err(PageError::unavailable(other)),
-            };
+    let place = place(&session, &awaiting.request_id, &device, lang).await?;
+    let sign_ins = state.sign_ins(now);
+    match sign_ins.code_given(awaiting, &form.code, &place).await {
+        Ok(outcome) => respond(&state, &session, &csrf, &device, lang, outcome).await,
+        Err(SecondFactorError::WrongCode) => {
+            let failure = (StatusCode::UNAUTHORIZED, t.acct.wrong_code);
+            again(&state, t, &csrf, &form.request, user_id, failure).await
         }
-    };
-    session::forget_awaiting_second_factor(&session).await?;
-    let sign_in = awaiting
-        .sign_in
-        .with_second_factor(&acr::one_time_code(), now);
-    if used == Used::RecoveryCode {
-        let event = Event::new(Kind::Account)
-            .user(sign_in.user_id.clone())
-            .ip(device.ip)
-            .with("action", "recovery_code_used");
-        state.audit.record(event, now);
+        Err(SecondFactorError::Throttled(secs)) => {
+            let message = t.throttled_message(secs.unsigned_abs());
+            let failure = (StatusCode::TOO_MANY_REQUESTS, message.as_str());
+            let page = again(&state, t, &csrf, &form.request, user_id, failure).await?;
+            Ok(retry_after(page, secs))
+        }
+        Err(SecondFactorError::Store(e)) => Err(e.into()),
+        Err(other) => Err(PageError::unavailable(other)),
     }
-    finish_sign_in(
-        &state,
-        &session,
-        &csrf,
-        &sign_in,
-        &awaiting.request_id,
-        &device,
-    )
-    .await
 }

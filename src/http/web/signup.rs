@@ -8,9 +8,9 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::i18n::{Lang, Texts};
-use super::login::finish_sign_in;
 use super::mail_links::notice;
 use super::page::{Page, for_request, no_store};
+use super::sign_in::complete;
 use super::views::SignupPage;
 use crate::account::sign_in::SignIn;
 use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, SignedUp};
@@ -19,6 +19,7 @@ use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::oauth::authorize::RequestId;
+use crate::sign_in::Attempt;
 
 #[derive(Deserialize)]
 pub struct SignupForm {
@@ -150,15 +151,8 @@ pub async fn submit(
             Ok(check_mail(t, &form.email, &form.request))
         }
         SignedUp::Created(user) => {
-            finish_sign_in(
-                &state,
-                &session,
-                &csrf,
-                &SignIn::password(user.id, now),
-                &form.request,
-                &device,
-            )
-            .await
+            let attempt = Attempt::new(SignIn::password(user.id, now), &form.request);
+            complete(&state, &session, &csrf, &device, lang, attempt).await
         }
         SignedUp::AddressTaken(_) => again(
             vec![t.signup_unavailable.to_owned()],

@@ -28,9 +28,15 @@ pub struct LoginPage {
     pub providers: Vec<ProviderButton>,
 }
 
-/// A "sign in with …" button: a link (no script), in the provider's customary look.
+/// A "sign in with …" button: a form that POSTs with the page's CSRF token (no script), in
+/// the provider's customary look.
 pub struct ProviderButton {
-    pub href: String,
+    /// `/login/{provider}`.
+    pub action: String,
+    /// The pending request (may be empty).
+    pub request: String,
+    /// Confirming a pending link with a provider already linked to the account.
+    pub confirm: bool,
     pub label: String,
     /// `google`, `kakao`, `naver` or `oidc`: the button's style.
     pub class: &'static str,
@@ -281,7 +287,9 @@ mod tests {
             reset_by_mail: true,
             passkeys: true,
             providers: vec![ProviderButton {
-                href: "/login/kakao?request=a%20b".into(),
+                action: "/login/kakao".into(),
+                request: "a b&c".into(),
+                confirm: false,
                 label: "카카오 로그인".into(),
                 class: "kakao",
             }],
@@ -296,7 +304,18 @@ mod tests {
         assert!(html.contains("Evil &#38; Co") || html.contains("Evil &amp; Co"));
         assert!(html.contains(r#"role="alert""#));
         assert!(html.contains("/signup?request=a%20b%26c"));
-        assert!(html.contains(r#"class="provider kakao" href="/login/kakao?request=a%20b""#));
+        // A provider button is a form that carries the CSRF token.
+        let form = html
+            .split_once(r#"<form method="post" action="/login/kakao">"#)
+            .and_then(|(_, rest)| rest.split_once("</form>"))
+            .map(|(form, _)| form)
+            .unwrap_or_default();
+        assert!(
+            form.contains(r#"name="csrf" value="c&#34;srf""#)
+                || form.contains(r#"name="csrf" value="c&quot;srf""#),
+            "{form}"
+        );
+        assert!(form.contains(r#"class="provider kakao""#), "{form}");
         assert!(!html.contains("style="));
         Ok(())
     }

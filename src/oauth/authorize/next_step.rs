@@ -169,9 +169,11 @@ fn login_reason(pending: &Pending, situation: &Situation<'_>) -> Option<LoginRea
     if request.prompt.login && !fresh {
         return Some(LoginReason::PromptLogin);
     }
+    // `max_age=0` is `prompt=login` (OIDC Core §3.1.2.1): a sign-in made in this very second,
+    // but not for this request, is not fresh enough either.
     let too_old = request
         .max_age
-        .is_some_and(|max_age| situation.now - sign_in.auth_time > max_age);
+        .is_some_and(|max_age| max_age == 0 || situation.now - sign_in.auth_time > max_age);
     if too_old && !fresh {
         return Some(LoginReason::MaxAge);
     }
@@ -358,6 +360,12 @@ mod tests {
 
         let mut p = Pending::new(request(), 2000);
         p.request.max_age = Some(0);
+        let this_second = signed_in("u1", 2000, "sid-0");
+        assert_eq!(
+            decide(&p, Some(&this_second), None, remembered.as_ref()),
+            Next::Login(LoginReason::MaxAge),
+            "max_age=0 is prompt=login, even within the second of the last sign-in"
+        );
         let stale = signed_in("u1", 1999, "sid-1");
         assert_eq!(
             decide(&p, Some(&stale), None, remembered.as_ref()),

@@ -1,5 +1,6 @@
 //! Upstream providers on 127.0.0.1, as their documentation describes them: an OpenID Connect
-//! issuer (Google), Kakao (kauth + kapi) and Naver (nid + openapi). Each stub "approves" at its
+//! issuer (Google; with a UserInfo endpoint, and the `iss` of RFC 9207 in its redirects back,
+//! as panva's oidc-provider sends it), Kakao (kauth + kapi) and Naver (nid + openapi). Each stub "approves" at its
 //! authorization endpoint as the person the test chose, checks what munjigi sends (client
 //! secret where the provider wants it, PKCE, redirect URI) and can be told to misbehave.
 
@@ -70,6 +71,17 @@ pub enum Misbehave {
     Tampered,
     /// The id_token is for another client.
     ForeignAudience,
+    /// The token answer has no id_token (Kakao with OpenID Connect off).
+    NoIdToken,
+    /// The id_token says the person signed in an hour ago (the provider ignored a demand for
+    /// a fresh sign-in).
+    StaleAuthTime,
+    /// The id_token's `iat` is a day ahead.
+    FutureIat,
+    /// UserInfo answers for another subject than the id_token's.
+    UserInfoSomeoneElse,
+    /// The redirect back names another issuer (`iss`, RFC 9207).
+    WrongIss,
 }
 
 struct Issued {
@@ -91,6 +103,9 @@ struct Shared {
     tokens: Mutex<HashMap<String, Person>>,
     /// Every authorization request's parameters, for the test to inspect.
     seen: Mutex<Vec<HashMap<String, String>>>,
+    /// The id_token carries no address and no name: only UserInfo has them (as panva's
+    /// oidc-provider does when an access token is issued, OIDC Core §5.4).
+    claims_only_in_userinfo: Mutex<bool>,
 }
 
 /// A running stub.
@@ -120,6 +135,7 @@ impl Stub {
             codes: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             seen: Mutex::new(Vec::new()),
+            claims_only_in_userinfo: Mutex::new(false),
         });
         let app = Router::new()
             // Google and any OIDC issuer
@@ -127,6 +143,7 @@ impl Stub {
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", axum::routing::post(token))
+            .route("/userinfo", get(userinfo))
             // Kakao
             .route("/.well-known/jwks.json", get(jwks))
             .route("/oauth/authorize", get(authorize))
@@ -145,6 +162,16 @@ impl Stub {
 
     pub fn set_person(&self, person: Person) {
         *self.shared.person.lock().expect("lock") = person;
+    }
+
+    /// Puts the address and the name in UserInfo only, not in the id_token.
+    pub fn claims_only_in_userinfo(&self) {
+        *self.shared.claims_only_in_userinfo.lock().expect("lock") = true;
+    }
+
+    /// How many authorization requests reached the stub.
+    pub fn authorize_count(&self) -> usize {
+        self.shared.seen.lock().expect("lock").len()
     }
 
     pub fn misbehave(&self, how: Misbehave) {
@@ -175,6 +202,7 @@ async fn discovery(State(s): State<Arc<Shared>>) -> Response {
         "authorization_endpoint": format!("{b}/authorize"),
         "token_endpoint": format!("{b}/token"),
         "jwks_uri": format!("{b}/jwks"),
+        "userinfo_endpoint": format!("{b}/userinfo"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -208,7 +236,21 @@ async fn authorize(
     if q.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
         return (StatusCode::BAD_REQUEST, "unknown client").into_response();
     }
-    if *s.misbehave.lock().expect("lock") == Misbehave::Refuse {
+    let misbehave = s.misbehave.lock().expect("lock").clone();
+    // An OpenID Connect issuer names itself in the redirect back (RFC 9207).
+    let iss = match (s.flavor, &misbehave) {
+        (Flavor::Google, Misbehave::WrongIss) => "https://mix-up.example".to_owned(),
+        (Flavor::Google, _) => s.base.clone(),
+        _ => String::new(),
+    };
+    let back = |pairs: &[(&str, &str)]| {
+        let mut pairs = pairs.to_vec();
+        if !iss.is_empty() {
+            pairs.push(("iss", &iss));
+        }
+        back(&pairs)
+    };
+    if misbehave == Misbehave::Refuse {
         let description = match s.flavor {
             Flavor::Naver => "Canceled By User",
             _ => "User denied access",
@@ -311,6 +353,14 @@ async fn token(
         .lock()
         .expect("lock")
         .insert(access_token.clone(), issued.person.clone());
+    if misbehave == Misbehave::NoIdToken {
+        return axum::Json(json!({
+            "access_token": access_token,
+            "token_type": "bearer",
+            "expires_in": 3599,
+        }))
+        .into_response();
+    }
     match s.flavor {
         Flavor::Naver => axum::Json(json!({
             "access_token": access_token,
@@ -336,13 +386,23 @@ async fn token(
 fn id_token(s: &Shared, issued: &Issued, misbehave: &Misbehave) -> String {
     let p = &issued.person;
     let now = now();
+    let iat = if *misbehave == Misbehave::FutureIat {
+        now + 86_400
+    } else {
+        now
+    };
+    let auth_time = if *misbehave == Misbehave::StaleAuthTime {
+        issued.auth_time - 3600
+    } else {
+        issued.auth_time
+    };
     let mut claims = json!({
         "iss": s.base,
         "aud": if *misbehave == Misbehave::ForeignAudience { "someone-else" } else { CLIENT_ID },
         "sub": p.subject,
-        "iat": now,
-        "exp": now + 600,
-        "auth_time": issued.auth_time,
+        "iat": iat,
+        "exp": iat + 600,
+        "auth_time": auth_time,
         "nonce": if *misbehave == Misbehave::WrongNonce {
             Some("not-your-nonce".to_owned())
         } else {
@@ -352,10 +412,12 @@ fn id_token(s: &Shared, issued: &Issued, misbehave: &Misbehave) -> String {
     if !p.amr.is_empty() {
         claims["amr"] = json!(p.amr);
     }
-    if s.flavor == Flavor::Google {
+    if s.flavor == Flavor::Google && !*s.claims_only_in_userinfo.lock().expect("lock") {
         claims["email"] = json!(p.email);
         claims["email_verified"] = json!(p.email_verified);
         claims["name"] = json!(p.name);
+        claims["hd"] = json!("example.com");
+    } else if s.flavor == Flavor::Google {
         claims["hd"] = json!("example.com");
     } else {
         claims["nickname"] = json!(p.nickname);
@@ -382,6 +444,29 @@ fn bearer_person(s: &Shared, headers: &HeaderMap) -> Option<Person> {
         .strip_prefix("Bearer ")?
         .to_owned();
     s.tokens.lock().expect("lock").get(&token).cloned()
+}
+
+/// OIDC Core §5.3: the person's claims for the access token.
+async fn userinfo(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let Some(p) = bearer_person(&s, &headers) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
+    };
+    let sub = if *s.misbehave.lock().expect("lock") == Misbehave::UserInfoSomeoneElse {
+        "someone-else".to_owned()
+    } else {
+        p.subject.clone()
+    };
+    axum::Json(json!({
+        "sub": sub,
+        "email": p.email,
+        "email_verified": p.email_verified,
+        "name": p.name,
+    }))
+    .into_response()
 }
 
 async fn kakao_me(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
