@@ -138,6 +138,20 @@ impl ClientThrottle {
             .map_or(0, |f| (f.locked_until - now).max(0))
     }
 
+    /// A success forgets the pair's failures (a lock in force stays: `wait_secs` is asked
+    /// first). Costs a write only when there is something to forget.
+    pub fn record_success(&self, client_id: &str, ip: IpAddr) {
+        let key = (client_id.to_owned(), ip);
+        let known = {
+            let failures = self.failures.read().unwrap_or_else(|p| p.into_inner());
+            failures.contains_key(&key)
+        };
+        if known {
+            let mut failures = self.failures.write().unwrap_or_else(|p| p.into_inner());
+            failures.remove(&key);
+        }
+    }
+
     pub fn record_failure(&self, client_id: &str, ip: IpAddr, now: i64) {
         let mut failures = self.failures.write().unwrap_or_else(|p| p.into_inner());
         bump(

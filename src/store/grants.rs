@@ -1,6 +1,14 @@
-use sqlx::Acquire;
+use sqlx::{Acquire, Row};
 
-use super::{Store, StoreError};
+use super::users::{self, COLUMNS as USER_COLUMNS};
+use super::{Store, StoreError, UserRecord};
+
+/// A person's access token as the store sees it (`Store::access_token_standing`).
+#[derive(Debug)]
+pub struct TokenStanding {
+    pub revoked: bool,
+    pub account: Option<UserRecord>,
+}
 
 /// Grants: everything issued from one authorization (its code, access and refresh tokens)
 /// shares a grant id, so it can be revoked as one.
@@ -108,6 +116,37 @@ impl Store {
         codes.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(grants.rows_affected())
+    }
+
+    /// What checking a person's access token needs, in one round trip: whether the token or
+    /// its grant was revoked, and the account as it is now (`None` when it is gone).
+    pub async fn access_token_standing(
+        &self,
+        grant_id: &str,
+        jti: &str,
+        user_id: &str,
+    ) -> Result<TokenStanding, StoreError> {
+        // One row always (the LEFT JOIN from a one-row table); the account's columns are NULL
+        // when it is gone.
+        let row = sqlx::query(&format!(
+            "SELECT (SELECT COUNT(*) FROM revoked_grants WHERE grant_id = $1) \
+             + (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $2) AS revoked, \
+             {USER_COLUMNS} FROM (SELECT 1 AS one) AS one LEFT JOIN users ON users.id = $3"
+        ))
+        .bind(grant_id)
+        .bind(jti)
+        .bind(user_id)
+        .fetch_one(&mut *self.conn().await?)
+        .await?;
+        let revoked: i64 = row.try_get("revoked")?;
+        let account = match row.try_get::<Option<String>, _>("id")? {
+            Some(_) => Some(users::from_row(&row)?),
+            None => None,
+        };
+        Ok(TokenStanding {
+            revoked: revoked > 0,
+            account,
+        })
     }
 
     /// Whether an access token is refused: its grant, or the token itself, was revoked.

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
 use super::error::{AdminErrorBody, AdminJson};
-use super::{AdminError, record_change};
-use crate::account::admin::{AdminError as AccountError, Ended};
+use super::{AdminApiError, change_event, record_change};
+use crate::account::admin::{AccountAdminError, Ended};
 use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, create as create_account};
 use crate::app::AppState;
 use crate::store::UserRecord;
@@ -39,7 +39,7 @@ impl From<UserRecord> for UserView {
             email: u.email,
             email_verified: u.email_verified,
             name: u.name,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             disabled: u.disabled,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -99,27 +99,24 @@ impl From<Ended> for EndedView {
     }
 }
 
-fn role(value: Option<&str>) -> Result<Option<Role>, AdminError> {
-    match value {
-        None => Ok(None),
-        Some("user") => Ok(Some(Role::User)),
-        Some("admin") => Ok(Some(Role::Admin)),
-        Some(_) => Err(AdminError::invalid("role: user or admin")),
-    }
+fn role(value: Option<&str>) -> Result<Option<Role>, AdminApiError> {
+    value
+        .map(|v| Role::parse(v).ok_or_else(|| AdminApiError::invalid("role: user or admin")))
+        .transpose()
 }
 
-fn problems(list: &[InvalidUser]) -> AdminError {
+fn problems(list: &[InvalidUser]) -> AdminApiError {
     let names: Vec<String> = list.iter().map(|p| format!("{p:?}")).collect();
-    AdminError::invalid(format!("not acceptable: {}", names.join(", ")))
+    AdminApiError::invalid(format!("not acceptable: {}", names.join(", ")))
 }
 
-impl From<AccountError> for AdminError {
-    fn from(e: AccountError) -> Self {
+impl From<AccountAdminError> for AdminApiError {
+    fn from(e: AccountAdminError) -> Self {
         match e {
-            AccountError::NoSuchUser(_) => AdminError::not_found("user"),
-            AccountError::Password(p) | AccountError::Invalid(p) => problems(&p),
-            AccountError::Store(e) => e.into(),
-            AccountError::Hash(_) => AdminError::unavailable(),
+            AccountAdminError::NoSuchUser(_) => AdminApiError::not_found("user"),
+            AccountAdminError::Password(p) | AccountAdminError::Invalid(p) => problems(&p),
+            AccountAdminError::Store(e) => e.into(),
+            AccountAdminError::Hash(_) => AdminApiError::unavailable(),
         }
     }
 }
@@ -131,7 +128,7 @@ pub async fn list(
     _: Admin,
     State(state): State<AppState>,
     Query(search): Query<UserSearch>,
-) -> Result<Json<Vec<UserView>>, AdminError> {
+) -> Result<Json<Vec<UserView>>, AdminApiError> {
     let limit = search.limit.unwrap_or(100).clamp(1, 1000);
     let users = state
         .store
@@ -148,7 +145,7 @@ pub async fn get(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<UserView>, AdminError> {
+) -> Result<Json<UserView>, AdminApiError> {
     Ok(Json(state.accounts().find(&id).await?.into()))
 }
 
@@ -159,7 +156,7 @@ pub async fn create(
     admin: Admin,
     State(state): State<AppState>,
     AdminJson(body): AdminJson<NewUserBody>,
-) -> Result<(StatusCode, Json<UserView>), AdminError> {
+) -> Result<(StatusCode, Json<UserView>), AdminApiError> {
     let new = NewUser {
         username: body.username,
         email: body.email,
@@ -175,7 +172,7 @@ pub async fn create(
             CreateUserError::Invalid(p) => problems(&p),
             CreateUserError::Store(e) => e.into(),
             CreateUserError::Password(_) | CreateUserError::Throttled(_) => {
-                AdminError::unavailable()
+                AdminApiError::unavailable()
             }
         })?;
     record_change(&state, &admin, "user.create", &user.id, now);
@@ -191,14 +188,21 @@ pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     AdminJson(body): AdminJson<UserUpdate>,
-) -> Result<Json<UserView>, AdminError> {
+) -> Result<Json<UserView>, AdminApiError> {
     let now = state.clock.now();
     let role = role(body.role.as_deref())?;
-    let user = state
+    let (user, changes) = state
         .accounts()
         .set_profile(&id, body.name, role, now)
         .await?;
-    record_change(&state, &admin, "user.update", &user.id, now);
+    // What changed is in the event: a role given or taken away must be visible.
+    let mut event = change_event(&admin, "user.update", &user.id).with("name_changed", changes.name);
+    if let Some((from, to)) = changes.role {
+        event = event
+            .with("role_from", from.as_str())
+            .with("role_to", to.as_str());
+    }
+    state.audit.record(event, now);
     Ok(Json(user.into()))
 }
 
@@ -210,7 +214,7 @@ pub async fn disable(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let ended = state.accounts().disable(&id, now, ttl).await?;
@@ -243,7 +247,7 @@ pub async fn second_factors(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<SecondFactorsView>, AdminError> {
+) -> Result<Json<SecondFactorsView>, AdminApiError> {
     let user = state.accounts().find(&id).await?;
     let totp = state.store.totp_of(&user.id).await?;
     let recovery_codes_left = match totp {
@@ -283,7 +287,7 @@ pub async fn reset_second_factors(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<SecondFactorsReset>, AdminError> {
+) -> Result<Json<SecondFactorsReset>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let (authenticator_app, passkeys) =
@@ -303,7 +307,7 @@ pub async fn enable(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, AdminError> {
+) -> Result<StatusCode, AdminApiError> {
     let now = state.clock.now();
     state.accounts().enable(&id, now).await?;
     record_change(&state, &admin, "user.enable", &id, now);
@@ -319,7 +323,7 @@ pub async fn set_password(
     State(state): State<AppState>,
     Path(id): Path<String>,
     AdminJson(body): AdminJson<PasswordBody>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let ended = state
@@ -338,16 +342,12 @@ pub async fn end_sessions(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
-    let accounts = state.accounts();
-    let user = accounts.find(&id).await?;
-    let sessions = state.store.delete_sessions_of(&user.id).await?;
+    let ttl = state.config.lifetimes.access_token;
+    let (user, ended) = state.accounts().end_sessions(&id, now, ttl).await?;
     record_change(&state, &admin, "user.sessions.revoke", &user.id, now);
-    Ok(Json(EndedView {
-        sessions_ended: sessions,
-        token_families_revoked: 0,
-    }))
+    Ok(Json(ended.into()))
 }
 
 #[utoipa::path(delete, path = "/users/{id}", tag = "users",
@@ -358,7 +358,7 @@ pub async fn delete(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, AdminError> {
+) -> Result<StatusCode, AdminApiError> {
     let now = state.clock.now();
     state.accounts().delete(&id).await?;
     record_change(&state, &admin, "user.delete", &id, now);
@@ -385,7 +385,7 @@ pub async fn sessions(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Vec<SessionView>>, AdminError> {
+) -> Result<Json<Vec<SessionView>>, AdminApiError> {
     let user = state.accounts().find(&id).await?;
     let sessions = state
         .accounts()
@@ -422,7 +422,7 @@ pub async fn consents(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Vec<ConsentView>>, AdminError> {
+) -> Result<Json<Vec<ConsentView>>, AdminApiError> {
     let user = state.accounts().find(&id).await?;
     let consents = state.store.consents_of(&user.id).await?;
     Ok(Json(
@@ -448,7 +448,7 @@ pub async fn revoke_consent(
     admin: Admin,
     State(state): State<AppState>,
     Path((id, client_id)): Path<(String, String)>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let accounts = state.accounts();
@@ -456,7 +456,7 @@ pub async fn revoke_consent(
     let grants = accounts
         .revoke_consent(&user.id, &client_id, now, ttl)
         .await?
-        .ok_or_else(|| AdminError::not_found("consent"))?;
+        .ok_or_else(|| AdminApiError::not_found("consent"))?;
     let event = crate::audit::Event::new(crate::audit::Kind::ConsentRevoked)
         .user(user.id.clone())
         .client(Some(&client_id))
