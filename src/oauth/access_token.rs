@@ -138,12 +138,10 @@ pub async fn validate(
                 return refused("the access token has been revoked");
             }
             match standing.account {
-                Some(account) if !account.disabled && epoch >= account.access_epoch => {
-                    Ok(Valid {
-                        claims,
-                        account: Some(account),
-                    })
-                }
+                Some(account) if !account.disabled && epoch >= account.access_epoch => Ok(Valid {
+                    claims,
+                    account: Some(account),
+                }),
                 Some(account) if !account.disabled => {
                     refused("the account was signed out after the access token was issued")
                 }

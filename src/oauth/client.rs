@@ -227,7 +227,12 @@ pub async fn register(
     };
     // A token's subject is either a client or an account: an id both had would let a
     // client's own token pass as that person's (the store's insert refuses it too, for races).
-    if store.user(&id).await.map_err(RegisterError::Store)?.is_some() {
+    if store
+        .user(&id)
+        .await
+        .map_err(RegisterError::Store)?
+        .is_some()
+    {
         return invalid(format!(
             "client id {id:?} is an account's id; client and account ids must differ"
         ));

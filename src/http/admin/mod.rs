@@ -67,9 +67,7 @@ pub fn routes() -> Router<AppState> {
 
 /// An admin change for the audit trail, naming who made it.
 fn record_change(state: &AppState, admin: &auth::Admin, action: &str, target: &str, now: i64) {
-    state
-        .audit
-        .record(change_event(admin, action, target), now);
+    state.audit.record(change_event(admin, action, target), now);
 }
 
 /// The event `record_change` records, for a change that adds what it changed.

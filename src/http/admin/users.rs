@@ -196,7 +196,8 @@ pub async fn update(
         .set_profile(&id, body.name, role, now)
         .await?;
     // What changed is in the event: a role given or taken away must be visible.
-    let mut event = change_event(&admin, "user.update", &user.id).with("name_changed", changes.name);
+    let mut event =
+        change_event(&admin, "user.update", &user.id).with("name_changed", changes.name);
     if let Some((from, to)) = changes.role {
         event = event
             .with("role_from", from.as_str())
