@@ -105,7 +105,7 @@ pub async fn authenticate(
         0 => match checked {
             Checked::Authenticated(client) => {
                 ctx.client_throttle.record_success(&client_id, ip);
-                client
+                *client
             }
             Checked::WrongSecret | Checked::Refused => return Err(OAuthError::invalid_client()),
         },
@@ -121,7 +121,7 @@ pub async fn authenticate(
 
 /// How presented credentials fared against the registered client.
 enum Checked {
-    Authenticated(Client),
+    Authenticated(Box<Client>),
     /// A secret was compared and was wrong (or given for an unknown client, which costs the
     /// same): the only failure counted.
     WrongSecret,
@@ -185,7 +185,7 @@ async fn check(
         return Ok((client_id, checked));
     };
     let checked = match (client.auth_method, transport, secret) {
-        (AuthMethod::None, _, None) => Checked::Authenticated(client),
+        (AuthMethod::None, _, None) => Checked::Authenticated(Box::new(client)),
         (AuthMethod::None, _, Some(_)) => Checked::Refused,
         (_, _, None) => Checked::Refused,
         (AuthMethod::ClientSecretBasic, Transport::Body, Some(_)) => Checked::Refused,
@@ -194,7 +194,7 @@ async fn check(
                 .hasher
                 .verify(&secret, client.record.secret_hash.as_deref())
             {
-                Checked::Authenticated(client)
+                Checked::Authenticated(Box::new(client))
             } else {
                 Checked::WrongSecret
             }
