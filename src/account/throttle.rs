@@ -198,6 +198,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_client_success_forgets_the_failures_before_it() {
+        let t = ClientThrottle::default();
+        let Ok(ip) = "192.0.2.9".parse::<IpAddr>() else {
+            panic!("an address")
+        };
+        for round in 0..3 {
+            for _ in 0..FREE_CLIENT_FAILURES - 1 {
+                t.record_failure("app", ip, 10);
+            }
+            assert_eq!(t.wait_secs("app", ip, 10), 0, "round {round}");
+            t.record_success("app", ip);
+        }
+        for _ in 0..FREE_CLIENT_FAILURES {
+            t.record_failure("app", ip, 10);
+        }
+        assert!(t.wait_secs("app", ip, 10) > 0, "ten in a row lock");
+    }
+
+    #[test]
     fn signups_per_address_are_limited() {
         let t = LoginThrottle::default();
         let ip: Option<IpAddr> = "192.0.2.7".parse().ok();

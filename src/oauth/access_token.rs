@@ -150,3 +150,55 @@ pub async fn validate(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(sub: &str, client_id: &str, account_epoch: Option<i64>) -> AccessClaims {
+        AccessClaims {
+            iss: "https://id.example.com".into(),
+            sub: sub.into(),
+            aud: Audience::One("https://id.example.com".into()),
+            exp: 2,
+            iat: 1,
+            jti: "j".into(),
+            client_id: client_id.into(),
+            scope: String::new(),
+            auth_time: None,
+            gid: "g".into(),
+            role: None,
+            account_epoch,
+        }
+    }
+
+    #[test]
+    fn a_token_speaks_for_a_person_or_for_its_client() {
+        assert_eq!(
+            claims("u1", "app", Some(3)).holder(),
+            Holder::Account { id: "u1", epoch: 3 }
+        );
+        // A person's token names the person even where the ids look alike.
+        assert_eq!(
+            claims("app", "app", Some(0)).holder(),
+            Holder::Account {
+                id: "app",
+                epoch: 0
+            }
+        );
+        assert_eq!(claims("job", "job", None).holder(), Holder::Client("job"));
+        // Issued before tokens carried the counter.
+        assert_eq!(
+            claims("u1", "app", None).holder(),
+            Holder::Account { id: "u1", epoch: 0 }
+        );
+    }
+
+    #[test]
+    fn the_counter_is_only_in_a_persons_tokens() {
+        let machine = serde_json::to_value(claims("job", "job", None)).unwrap_or_default();
+        assert!(machine.get("account_epoch").is_none());
+        let person = serde_json::to_value(claims("u1", "app", Some(2))).unwrap_or_default();
+        assert_eq!(person["account_epoch"], 2);
+    }
+}

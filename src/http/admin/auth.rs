@@ -6,11 +6,11 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::AdminApiError;
+use crate::account::user::Role;
 use crate::app::AppState;
 use crate::http::bearer::BearerHeader;
 use crate::oauth::access_token::{self, Valid};
 use crate::oauth::scope::{ADMIN, Scopes};
-use crate::store::Role;
 
 /// The client id and subject of `munjigi admin token`'s tokens. No registered client can
 /// produce a token like it: client_credentials tokens never carry a role or `admin`.
@@ -34,9 +34,8 @@ impl FromRequestParts<AppState> for Admin {
             _ => return Err(required()),
         };
         let keys = state.keys.current();
-        let issuer = state.config.issuer.as_str();
-        let now = state.clock.now();
-        let valid = access_token::validate(&state.store, &keys, &token, issuer, now)
+        let ctx = state.oauth(&keys, state.clock.now());
+        let valid = access_token::validate(ctx.store, ctx.keys, &token, ctx.issuer, ctx.now)
             .await
             .map_err(|e| {
                 if e.code == crate::oauth::error::ErrorCode::TemporarilyUnavailable {
@@ -45,7 +44,7 @@ impl FromRequestParts<AppState> for Admin {
                     AdminApiError::unauthorized("the access token is invalid, expired or revoked")
                 }
             })?;
-        authorise(&valid, issuer)
+        authorise(&valid, ctx.issuer)
     }
 }
 
