@@ -335,6 +335,8 @@ pub async fn set_password(
     Ok(Json(ended.into()))
 }
 
+/// Ends the account's access: its browser sessions, its refresh-token families, and every
+/// access token issued until now (refused at userinfo, introspection and the gateway).
 #[utoipa::path(delete, path = "/users/{id}/sessions", tag = "users",
     params(("id" = String, Path, description = "user id or username")),
     responses((status = 200, body = EndedView), (status = 404, body = AdminErrorBody)),
