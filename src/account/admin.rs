@@ -71,8 +71,9 @@ impl Accounts<'_> {
         now: i64,
         access_token_ttl: i64,
     ) -> Result<Ended, StoreError> {
-        // The not-before first: a token issued while the rest is undone is already refused.
-        self.store.raise_access_epoch(user_id).await?;
+        // Whatever could mint a token goes first (sessions, refresh tokens, unused codes),
+        // then the not-before: a token minted meanwhile was read under the old value and is
+        // refused with the rest.
         let sessions = match keep_session {
             Some(keep) => self.store.delete_sessions_of_except(user_id, keep).await?,
             None => self.store.delete_sessions_of(user_id).await?,
@@ -81,6 +82,7 @@ impl Accounts<'_> {
             .store
             .revoke_grants_of_user(user_id, now, now + access_token_ttl)
             .await?;
+        self.store.raise_access_epoch(user_id).await?;
         Ok(Ended { sessions, grants })
     }
 

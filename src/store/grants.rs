@@ -45,9 +45,9 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes every grant of a user that still has a live refresh token, and the user's
-    /// unredeemed codes; returns how many grants. Access tokens of those grants are refused
-    /// until `keep_until`.
+    /// Revokes every grant of a user that still has a live refresh token or a redeemed code
+    /// not yet purged, and deletes the user's unredeemed codes; returns how many refresh-token
+    /// families. Access tokens of those grants are refused until `keep_until`.
     pub async fn revoke_grants_of_user(
         &self,
         user_id: &str,
@@ -94,6 +94,16 @@ impl Store {
              WHERE user_id = $1 AND revoked_at IS NULL {}",
             of_client(3)
         );
+        // Grants of codes already redeemed (kept until they expire): their access tokens,
+        // with or without a refresh token, are refused by grant too. A redemption racing
+        // with this has marked its code used before or finds it deleted after.
+        let redeemed_sql = format!(
+            "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) \
+             SELECT DISTINCT grant_id, $2, $3 FROM authorization_codes \
+             WHERE user_id = $1 AND used_at IS NOT NULL {} \
+             ON CONFLICT (grant_id) DO NOTHING",
+            of_client(4)
+        );
         let codes_sql = format!(
             "DELETE FROM authorization_codes WHERE user_id = $1 AND used_at IS NULL {}",
             of_client(2)
@@ -103,16 +113,22 @@ impl Store {
             .bind(now)
             .bind(keep_until);
         let mut update = sqlx::query(&update_sql).bind(user_id).bind(now);
+        let mut redeemed = sqlx::query(&redeemed_sql)
+            .bind(user_id)
+            .bind(now)
+            .bind(keep_until);
         let mut codes = sqlx::query(&codes_sql).bind(user_id);
         if let Some(client_id) = client_id {
             insert = insert.bind(client_id);
             update = update.bind(client_id);
+            redeemed = redeemed.bind(client_id);
             codes = codes.bind(client_id);
         }
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
         let grants = insert.execute(&mut *tx).await?;
         update.execute(&mut *tx).await?;
+        redeemed.execute(&mut *tx).await?;
         codes.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(grants.rows_affected())
