@@ -1,7 +1,7 @@
 //! What an operator does to accounts (the CLI and the admin API): one place for rules such as
 //! "disabling an account ends its sessions, refresh-token families and access tokens".
 
-use crate::store::{StoreError, UserRecord};
+use crate::store::{ConsentRecord, PasskeyRecord, StoreError, UserRecord};
 
 use super::Accounts;
 use super::password::{self, PasswordError};
@@ -19,6 +19,15 @@ pub enum AccountAdminError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Hash(#[from] PasswordError),
+}
+
+/// An account's second factors as an operator sees them (never a secret or a key).
+#[derive(Debug)]
+pub struct SecondFactors {
+    /// When the authenticator app was set up; `None` when it is off.
+    pub authenticator_since: Option<i64>,
+    pub recovery_codes_left: i64,
+    pub passkeys: Vec<PasskeyRecord>,
 }
 
 /// What `set_profile` changed: whether the name did, and the role from → to.
@@ -45,6 +54,41 @@ impl Accounts<'_> {
             .user_by_username(who)
             .await?
             .ok_or_else(|| AccountAdminError::NoSuchUser(who.to_owned()))
+    }
+
+    /// Creates an account (the signup rules apply; `user::create`).
+    pub async fn create(
+        &self,
+        new: user::NewUser,
+        now: i64,
+    ) -> Result<UserRecord, user::CreateUserError> {
+        user::create(self.store, new, now).await
+    }
+
+    /// Accounts whose username, email or name contains `q` (any case).
+    pub async fn search(&self, q: &str, limit: i64) -> Result<Vec<UserRecord>, StoreError> {
+        self.store.search_users(q, limit).await
+    }
+
+    /// The account's second factors.
+    pub async fn second_factors(&self, who: &str) -> Result<SecondFactors, AccountAdminError> {
+        let user = self.find(who).await?;
+        let totp = self.store.totp_of(&user.id).await?;
+        let recovery_codes_left = match totp {
+            Some(_) => self.store.recovery_codes_left(&user.id).await?,
+            None => 0,
+        };
+        Ok(SecondFactors {
+            authenticator_since: totp.map(|t| t.created_at),
+            recovery_codes_left,
+            passkeys: self.store.passkeys_of(&user.id).await?,
+        })
+    }
+
+    /// The apps the account allowed.
+    pub async fn consents(&self, who: &str) -> Result<Vec<ConsentRecord>, AccountAdminError> {
+        let user = self.find(who).await?;
+        Ok(self.store.consents_of(&user.id).await?)
     }
 
     /// Ends the account's access: every browser session, every refresh-token family (and its

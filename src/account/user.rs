@@ -1,11 +1,13 @@
 //! Creating accounts: the rules a username, email and password must meet.
 
-use crate::store::{Store, StoreError, UserRecord};
+use crate::store::{Store, StoreError};
 
 use super::password;
 
 /// Defined beside the row it is read from, so that it is parsed once.
 pub use crate::store::Role;
+/// An account as the domain hands it out (the store reads and writes it).
+pub use crate::store::UserRecord;
 
 pub struct NewUser {
     pub username: String,

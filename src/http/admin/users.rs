@@ -10,9 +10,8 @@ use super::auth::Admin;
 use super::error::{AdminErrorBody, AdminJson};
 use super::{AdminApiError, change_event, record_change};
 use crate::account::admin::{AccountAdminError, Ended};
-use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, create as create_account};
+use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, UserRecord};
 use crate::app::AppState;
-use crate::store::UserRecord;
 
 /// An account as the API shows it (never its password hash).
 #[derive(Serialize, ToSchema)]
@@ -131,8 +130,8 @@ pub async fn list(
 ) -> Result<Json<Vec<UserView>>, AdminApiError> {
     let limit = search.limit.unwrap_or(100).clamp(1, 1000);
     let users = state
-        .store
-        .search_users(search.q.as_deref().unwrap_or(""), limit)
+        .accounts()
+        .search(search.q.as_deref().unwrap_or(""), limit)
         .await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
 }
@@ -166,7 +165,9 @@ pub async fn create(
         email_verified: body.email_verified,
     };
     let now = state.clock.now();
-    let user = create_account(&state.store, new, now)
+    let user = state
+        .accounts()
+        .create(new, now)
         .await
         .map_err(|e| match e {
             CreateUserError::Invalid(p) => problems(&p),
@@ -249,16 +250,9 @@ pub async fn second_factors(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<SecondFactorsView>, AdminApiError> {
-    let user = state.accounts().find(&id).await?;
-    let totp = state.store.totp_of(&user.id).await?;
-    let recovery_codes_left = match totp {
-        Some(_) => state.store.recovery_codes_left(&user.id).await?,
-        None => 0,
-    };
-    let passkeys = state
-        .store
-        .passkeys_of(&user.id)
-        .await?
+    let factors = state.accounts().second_factors(&id).await?;
+    let passkeys = factors
+        .passkeys
         .into_iter()
         .map(|p| PasskeyView {
             name: p.name,
@@ -267,8 +261,8 @@ pub async fn second_factors(
         })
         .collect();
     Ok(Json(SecondFactorsView {
-        authenticator_app_since: totp.map(|t| t.created_at),
-        recovery_codes_left,
+        authenticator_app_since: factors.authenticator_since,
+        recovery_codes_left: factors.recovery_codes_left,
         passkeys,
     }))
 }
@@ -426,8 +420,7 @@ pub async fn consents(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ConsentView>>, AdminApiError> {
-    let user = state.accounts().find(&id).await?;
-    let consents = state.store.consents_of(&user.id).await?;
+    let consents = state.accounts().consents(&id).await?;
     Ok(Json(
         consents
             .into_iter()
