@@ -58,9 +58,9 @@ impl Accounts<'_> {
         }
     }
 
-    /// A new password, the current one given. Every other session of the account ends, and
-    /// so does every refresh-token family: whoever had the old password is out, the person
-    /// asking stays signed in here.
+    /// A new password, the current one given. The account's access ends (`end_access`) but
+    /// for this session: whoever had the old password is out, and so is every token issued
+    /// before; the person asking stays signed in here.
     #[allow(clippy::too_many_arguments)]
     pub async fn change_password(
         &self,
@@ -85,11 +85,10 @@ impl Accounts<'_> {
         }
         let hash = password::hash(new).await?;
         self.store.set_password_hash(&user.id, &hash, now).await?;
-        let ended = self.end_other_sessions(&user.id, this_session).await?;
-        self.store
-            .revoke_grants_of_user(&user.id, now, now + access_token_ttl)
+        let ended = self
+            .end_access_except(&user.id, Some(this_session), now, access_token_ttl)
             .await?;
-        Ok(ended)
+        Ok(ended.sessions)
     }
 
     /// The display name (at most `NAME_MAX` characters; empty clears it).
@@ -105,14 +104,15 @@ impl Accounts<'_> {
         }
         let name = Some(name).filter(|n| !n.is_empty());
         self.store
-            .set_user_profile(&user.id, name, &user.role, now)
+            .set_user_profile(&user.id, name, user.role, now)
             .await?;
         Ok(())
     }
 
     /// Deletes the account, confirmed with its password (or, for an account that only signs
     /// in through providers, its username typed out). Sessions, tokens, consents and linked
-    /// identities go with it.
+    /// identities go with it; its access tokens are refused because the account is gone
+    /// (`access_token::validate`).
     pub async fn delete_own(
         &self,
         user: &UserRecord,

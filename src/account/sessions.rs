@@ -138,9 +138,17 @@ impl Accounts<'_> {
         self.store.delete_session_of(user_id, id_hash).await
     }
 
-    /// Ends every session of the account except the one asking.
-    pub async fn end_other_sessions(&self, user_id: &str, keep: &str) -> Result<u64, StoreError> {
-        self.store.delete_sessions_of_except(user_id, keep).await
+    /// "Sign out every other device": the account's access ends (`end_access`: sessions,
+    /// refresh-token families, access tokens issued until now) except the session asking.
+    pub async fn end_other_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+        now: i64,
+        access_token_ttl: i64,
+    ) -> Result<super::admin::Ended, StoreError> {
+        self.end_access_except(user_id, Some(keep), now, access_token_ttl)
+            .await
     }
 
     /// The account's other sessions that signed in with one factor, once it has a second

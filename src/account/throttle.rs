@@ -138,6 +138,20 @@ impl ClientThrottle {
             .map_or(0, |f| (f.locked_until - now).max(0))
     }
 
+    /// A success forgets the pair's failures (a lock in force stays: `wait_secs` is asked
+    /// first). Costs a write only when there is something to forget.
+    pub fn record_success(&self, client_id: &str, ip: IpAddr) {
+        let key = (client_id.to_owned(), ip);
+        let known = {
+            let failures = self.failures.read().unwrap_or_else(|p| p.into_inner());
+            failures.contains_key(&key)
+        };
+        if known {
+            let mut failures = self.failures.write().unwrap_or_else(|p| p.into_inner());
+            failures.remove(&key);
+        }
+    }
+
     pub fn record_failure(&self, client_id: &str, ip: IpAddr, now: i64) {
         let mut failures = self.failures.write().unwrap_or_else(|p| p.into_inner());
         bump(
@@ -182,6 +196,25 @@ fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Failures>, key: K, free: u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_success_forgets_the_failures_before_it() {
+        let t = ClientThrottle::default();
+        let Ok(ip) = "192.0.2.9".parse::<IpAddr>() else {
+            panic!("an address")
+        };
+        for round in 0..3 {
+            for _ in 0..FREE_CLIENT_FAILURES - 1 {
+                t.record_failure("app", ip, 10);
+            }
+            assert_eq!(t.wait_secs("app", ip, 10), 0, "round {round}");
+            t.record_success("app", ip);
+        }
+        for _ in 0..FREE_CLIENT_FAILURES {
+            t.record_failure("app", ip, 10);
+        }
+        assert!(t.wait_secs("app", ip, 10) > 0, "ten in a row lock");
+    }
 
     #[test]
     fn signups_per_address_are_limited() {

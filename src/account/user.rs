@@ -1,23 +1,13 @@
 //! Creating accounts: the rules a username, email and password must meet.
 
-use crate::store::{Store, StoreError, UserRecord};
+use crate::store::{Store, StoreError};
 
 use super::password;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    User,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Admin => "admin",
-        }
-    }
-}
+/// Defined beside the row it is read from, so that it is parsed once.
+pub use crate::store::Role;
+/// An account as the domain hands it out (the store reads and writes it).
+pub use crate::store::UserRecord;
 
 pub struct NewUser {
     pub username: String,
@@ -220,8 +210,9 @@ pub async fn create(store: &Store, new: NewUser, now: i64) -> Result<UserRecord,
         email_verified: new.email_verified,
         name: new.name.filter(|n| !n.trim().is_empty()),
         password_hash,
-        role: new.role.as_str().to_owned(),
+        role: new.role,
         disabled: false,
+        access_epoch: 0,
         created_at: now,
         updated_at: now,
     };

@@ -46,6 +46,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), CliError>
             auth_time: None,
             gid: jti.clone(),
             role: Some("admin".to_owned()),
+            account_epoch: None,
         };
         let token = access_token::sign(&keys.current(), &claims)
             .map_err(|e| CliError::Usage(format!("cannot sign: {e}")))?;

@@ -83,6 +83,14 @@ enum ClientCommand {
     Delete { id: String },
 }
 
+fn parse_auth_method(value: &str) -> Result<crate::oauth::client::AuthMethod, String> {
+    use crate::oauth::client::AuthMethod;
+    AuthMethod::parse(value).ok_or_else(|| {
+        let names: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        format!("one of {}", names.join(", "))
+    })
+}
+
 #[derive(clap::Args, Debug)]
 struct ClientCreate {
     #[arg(long)]
@@ -93,8 +101,9 @@ struct ClientCreate {
     /// A public client (no secret; PKCE required): same as --auth-method none.
     #[arg(long, conflicts_with = "auth_method")]
     public: bool,
-    #[arg(long, value_parser = ["client_secret_basic", "client_secret_post", "none"])]
-    auth_method: Option<String>,
+    /// client_secret_basic (default), client_secret_post or none.
+    #[arg(long, value_parser = parse_auth_method)]
+    auth_method: Option<crate::oauth::client::AuthMethod>,
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
     /// Client id (default: a random UUID).
@@ -288,9 +297,9 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
     let store = open_store(config).await?;
     let result = match command {
         ClientCommand::Create(c) => {
-            let auth_method = match (c.public, c.auth_method.as_deref()) {
+            let auth_method = match (c.public, c.auth_method) {
                 (true, _) => AuthMethod::None,
-                (false, Some(m)) => AuthMethod::parse(m).unwrap_or(AuthMethod::ClientSecretBasic),
+                (false, Some(m)) => m,
                 (false, None) => AuthMethod::ClientSecretBasic,
             };
             let kek = server_kek(config, &store).await?;

@@ -4,12 +4,16 @@ use clap::Subcommand;
 
 use super::CliError;
 use crate::account::Accounts;
-use crate::account::admin::AdminError;
+use crate::account::admin::AccountAdminError;
 use crate::account::throttle::LoginThrottle;
 use crate::account::user::{CreateUserError, NewUser, Role, create};
 use crate::app::open_store;
 use crate::clock::Clock;
 use crate::config::Config;
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| "user or admin".to_owned())
+}
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
@@ -24,8 +28,8 @@ pub enum UserCommand {
         /// Read the password from stdin (the only way to set one here).
         #[arg(long)]
         password_stdin: bool,
-        #[arg(long, default_value = "user", value_parser = ["user", "admin"])]
-        role: String,
+        #[arg(long, default_value = "user", value_parser = parse_role)]
+        role: Role,
         /// Mark the email address as verified.
         #[arg(long)]
         email_verified: bool,
@@ -75,10 +79,10 @@ fn read_password() -> Result<String, CliError> {
     Ok(password)
 }
 
-impl From<AdminError> for CliError {
-    fn from(e: AdminError) -> Self {
+impl From<AccountAdminError> for CliError {
+    fn from(e: AccountAdminError) -> Self {
         match e {
-            AdminError::Store(e) => Self::Store(e),
+            AccountAdminError::Store(e) => Self::Store(e),
             other => Self::Usage(other.to_string()),
         }
     }
@@ -117,11 +121,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
                 email,
                 name,
                 password,
-                role: if role == "admin" {
-                    Role::Admin
-                } else {
-                    Role::User
-                },
+                role,
                 email_verified,
             };
             match create(&store, new, now).await {
@@ -145,7 +145,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
                         "email": u.email,
                         "email_verified": u.email_verified,
                         "name": u.name,
-                        "role": u.role,
+                        "role": u.role.as_str(),
                         "disabled": u.disabled,
                         "has_password": u.password_hash.is_some(),
                     });
@@ -153,7 +153,12 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
                 } else {
                     let state = if u.disabled { "disabled" } else { "active" };
                     let email = u.email.as_deref().unwrap_or("-");
-                    println!("{}\t{}\t{email}\t{}\t{state}", u.id, u.username, u.role);
+                    println!(
+                        "{}\t{}\t{email}\t{}\t{state}",
+                        u.id,
+                        u.username,
+                        u.role.as_str()
+                    );
                 }
             }
         }),
@@ -201,14 +206,16 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
             .map_err(Into::into),
         UserCommand::Sessions {
             command: SessionsCommand::Revoke { user },
-        } => match accounts.find(&user).await {
-            Ok(found) => store
-                .delete_sessions_of(&found.id)
-                .await
-                .map(|n| println!("{n} sessions of {user} ended"))
-                .map_err(Into::into),
-            Err(e) => Err(e.into()),
-        },
+        } => accounts
+            .end_sessions(&user, now, access_ttl)
+            .await
+            .map(|(_, ended)| {
+                println!(
+                    "{} sessions of {user} ended, {} token families revoked",
+                    ended.sessions, ended.grants
+                );
+            })
+            .map_err(Into::into),
     };
     if result.is_ok()
         && let Some((action, target)) = change

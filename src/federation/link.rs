@@ -318,8 +318,9 @@ async fn create(
             email_verified: email.is_some(),
             name: identity.name.clone().filter(|n| !n.trim().is_empty()),
             password_hash: None,
-            role: "user".into(),
+            role: crate::store::Role::User,
             disabled: false,
+            access_epoch: 0,
             created_at: now,
             updated_at: now,
         };

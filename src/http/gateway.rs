@@ -2,7 +2,7 @@
 //! nginx `auth_request` and Traefik `ForwardAuth` call it as configured (requirements in the
 //! query); Envoy's `ext_authz` appends the original path (`/gateway/verify/api/…`), so its
 //! requirements come as `X-Require-Scope` / `X-Require-Audience` headers. Answers: 200 with
-//! identity headers, 401 with a `WWW-Authenticate` challenge (RFC 6750 §3), 403 when a scope
+//! identity headers (`X-Auth-Subject-Type` says whether the subject is a user or a client), 401 with a `WWW-Authenticate` challenge (RFC 6750 §3), 403 when a scope
 //! is missing, 503 when the database is away. Never 400: gateways treat anything but
 //! 2xx/401/403 as their own failure.
 
@@ -11,22 +11,39 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
+use crate::http::bearer::{BearerHeader, MalformedAuthorization};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::forward_auth::{self, Identity, Requirements};
 
 pub const PATH: &str = "/gateway/verify";
 
 const X_AUTH_SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject");
+const X_AUTH_SUBJECT_TYPE: HeaderName = HeaderName::from_static("x-auth-subject-type");
 const X_AUTH_SCOPE: HeaderName = HeaderName::from_static("x-auth-scope");
 const X_AUTH_CLIENT: HeaderName = HeaderName::from_static("x-auth-client");
 const X_AUTH_ROLE: HeaderName = HeaderName::from_static("x-auth-role");
 
-pub async fn verify(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn verify(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    bearer: Result<BearerHeader, MalformedAuthorization>,
+) -> Response {
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
     let outcome = async {
         let required = requirements(&uri, &headers)?;
-        let token = bearer(&headers)?;
+        let token = match bearer {
+            Ok(BearerHeader(Some(token))) => token,
+            // No token: a bare challenge.
+            Ok(BearerHeader(None)) => return Err(OAuthError::new(ErrorCode::InvalidRequest, "")),
+            Err(MalformedAuthorization) => {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidToken,
+                    "malformed Authorization header",
+                ));
+            }
+        };
         forward_auth::verify(&ctx, &token, &required).await
     };
     match outcome.await {
@@ -65,24 +82,6 @@ fn requirements(uri: &Uri, headers: &HeaderMap) -> Result<Requirements, OAuthErr
     )
 }
 
-/// The Bearer token of the `Authorization` header (RFC 6750 §2.1); none is `Err` with no code.
-fn bearer(headers: &HeaderMap) -> Result<String, OAuthError> {
-    let missing = || OAuthError::new(ErrorCode::InvalidRequest, "");
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?
-        .to_str()
-        .map_err(|_| OAuthError::new(ErrorCode::InvalidToken, "malformed Authorization header"))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim().to_owned())
-        }
-        _ => Err(missing()),
-    }
-}
-
 fn allowed(identity: Identity) -> Response {
     let mut response = StatusCode::OK.into_response();
     let h = response.headers_mut();
@@ -92,6 +91,7 @@ fn allowed(identity: Identity) -> Response {
         }
     };
     put(X_AUTH_SUBJECT, &identity.subject);
+    put(X_AUTH_SUBJECT_TYPE, identity.subject_type.as_str());
     put(X_AUTH_SCOPE, &identity.scope);
     put(X_AUTH_CLIENT, &identity.client_id);
     if let Some(role) = &identity.role {

@@ -1,6 +1,7 @@
 //! axum handlers only: extract, call the domain, render.
 
 pub mod admin;
+pub mod bearer;
 pub mod client_ip;
 mod cors;
 pub mod csrf;

@@ -15,6 +15,9 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    /// Every method munjigi offers: what discovery lists and the CLI accepts.
+    pub const ALL: [Self; 3] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
@@ -222,6 +225,18 @@ pub async fn register(
         created_at: now,
         updated_at: now,
     };
+    // A token's subject is either a client or an account: an id both had would let a
+    // client's own token pass as that person's (the store's insert refuses it too, for races).
+    if store
+        .user(&id)
+        .await
+        .map_err(RegisterError::Store)?
+        .is_some()
+    {
+        return invalid(format!(
+            "client id {id:?} is an account's id; client and account ids must differ"
+        ));
+    }
     match store.insert_client(&record).await {
         Ok(()) => Ok((record, secret)),
         Err(StoreError::Conflict) => Err(RegisterError::Exists(id)),

@@ -84,23 +84,31 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     (printable(&id) && printable(&secret)).then_some((id, secret))
 }
 
-/// Authenticates the client by the method it registered, and no other. A browser request
-/// (one with an `Origin`) must come from an origin the client allows: a page elsewhere cannot
-/// act as a public client, whose id is no secret.
+/// Authenticates the client (`check`). A browser request (one with an `Origin`) must come
+/// from an origin the client allows: a page elsewhere cannot act as a public client, whose id
+/// is no secret. Only a secret compared and found wrong counts against the (client, address)
+/// pair; a success clears the pair's count, so a client library that tries one way and then
+/// another (Go's `golang.org/x/oauth2`: Basic, then the body) never locks itself out.
 pub async fn authenticate(
     ctx: &OAuthContext<'_>,
     presented: PresentedCredentials,
     ip: std::net::IpAddr,
 ) -> Result<Client, OAuthError> {
     let origin = presented.origin.clone();
-    let (client_id, result) = check(ctx, presented).await?;
-    if result.is_err() {
+    let (client_id, checked) = check(ctx, presented).await?;
+    if matches!(checked, Checked::WrongSecret) {
         ctx.client_throttle.record_failure(&client_id, ip, ctx.now);
     }
     // Checked after the secret (an HMAC is cheap), so while the pair is locked even the right
     // secret is refused: guessing gains nothing during a lock-out.
     let client = match ctx.client_throttle.wait_secs(&client_id, ip, ctx.now) {
-        0 => result?,
+        0 => match checked {
+            Checked::Authenticated(client) => {
+                ctx.client_throttle.record_success(&client_id, ip);
+                *client
+            }
+            Checked::WrongSecret | Checked::Refused => return Err(OAuthError::invalid_client()),
+        },
         wait => return Err(OAuthError::invalid_client().retry_after(wait)),
     };
     match origin {
@@ -111,14 +119,39 @@ pub async fn authenticate(
     }
 }
 
+/// How presented credentials fared against the registered client.
+enum Checked {
+    Authenticated(Box<Client>),
+    /// A secret was compared and was wrong (or given for an unknown client, which costs the
+    /// same): the only failure counted.
+    WrongSecret,
+    /// Refused without comparing a secret: none was sent where one is needed, or one was sent
+    /// where none exists or by a way the client may not use.
+    Refused,
+}
+
+/// Where the request put its secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Basic,
+    Body,
+}
+
 /// The presented credentials against the registered client: the client id, and the outcome
-/// (`Err` of the outer result for requests malformed before any client is named).
+/// (`Err` for requests malformed before any client is named). The rules (docs/decisions.md,
+/// "Client authentication"):
+///
+/// - a confidential client's secret is accepted in `Authorization: Basic` whatever method it
+///   registered (RFC 6749 §2.3.1: servers MUST support Basic for clients issued a secret), and
+///   in the body only when it registered `client_secret_post`;
+/// - a public client names itself by `client_id` in the body, or by Basic with an empty
+///   password (`base64("id:")`, what Go's oauth2 sends for a client without a secret);
+/// - an empty secret is no secret.
 async fn check(
     ctx: &OAuthContext<'_>,
     presented: PresentedCredentials,
-) -> Result<(String, Result<Client, OAuthError>), OAuthError> {
-    let hasher = ctx.hasher;
-    let (client_id, secret, method) = match (
+) -> Result<(String, Checked), OAuthError> {
+    let (client_id, secret, transport) = match (
         presented.basic,
         presented.form_client_id,
         presented.form_client_secret,
@@ -134,27 +167,40 @@ async fn check(
                     "client_id differs from the Authorization header",
                 ));
             }
-            (id, Some(secret), AuthMethod::ClientSecretBasic)
+            (id, secret, Transport::Basic)
         }
-        (None, Some(id), Some(secret)) => (id, Some(secret), AuthMethod::ClientSecretPost),
-        (None, Some(id), None) => (id, None, AuthMethod::None),
+        (None, Some(id), secret) => (id, secret.unwrap_or_default(), Transport::Body),
         (None, None, _) => return Err(OAuthError::invalid_client()),
     };
-    let client = ctx.clients.get(ctx.store, &client_id, ctx.now).await?;
-    let Some(client) = client else {
+    let secret = Some(secret).filter(|s| !s.is_empty());
+    let Some(client) = ctx.clients.get(ctx.store, &client_id, ctx.now).await? else {
         // Same work as a wrong secret, so unknown ids are not told apart by timing.
-        if let Some(secret) = &secret {
-            hasher.verify(secret, None);
+        let checked = match &secret {
+            Some(secret) => {
+                ctx.hasher.verify(secret, None);
+                Checked::WrongSecret
+            }
+            None => Checked::Refused,
+        };
+        return Ok((client_id, checked));
+    };
+    let checked = match (client.auth_method, transport, secret) {
+        (AuthMethod::None, _, None) => Checked::Authenticated(Box::new(client)),
+        (AuthMethod::None, _, Some(_)) => Checked::Refused,
+        (_, _, None) => Checked::Refused,
+        (AuthMethod::ClientSecretBasic, Transport::Body, Some(_)) => Checked::Refused,
+        (_, _, Some(secret)) => {
+            if ctx
+                .hasher
+                .verify(&secret, client.record.secret_hash.as_deref())
+            {
+                Checked::Authenticated(Box::new(client))
+            } else {
+                Checked::WrongSecret
+            }
         }
-        return Ok((client_id, Err(OAuthError::invalid_client())));
     };
-    let outcome = match secret {
-        _ if client.auth_method != method => Err(OAuthError::invalid_client()),
-        None => Ok(client),
-        Some(secret) if hasher.verify(&secret, client.record.secret_hash.as_deref()) => Ok(client),
-        Some(_) => Err(OAuthError::invalid_client()),
-    };
-    Ok((client_id, outcome))
+    Ok((client_id, checked))
 }
 
 #[cfg(test)]

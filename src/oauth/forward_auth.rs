@@ -1,7 +1,8 @@
 //! Forward authentication for gateways (nginx `auth_request`, Traefik `ForwardAuth`, Envoy
 //! `ext_authz`): is this Bearer access token good for what the gateway protects? The same
-//! checks as every resource endpoint of ours (signature, expiry, revocation), plus the scopes
-//! and audience the gateway requires.
+//! checks as every resource endpoint of ours (`access_token::validate`: signature, expiry,
+//! revocation, the account still active and not signed out since), plus the scopes and
+//! audience the gateway requires.
 
 use super::access_token;
 use super::context::OAuthContext;
@@ -45,9 +46,28 @@ impl Requirements {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub subject: String,
+    pub subject_type: SubjectType,
     pub scope: String,
     pub client_id: String,
+    /// A person's role (with the `roles` scope); never for a machine client.
     pub role: Option<String>,
+}
+
+/// Whether the subject is a person's account or a machine client acting for itself. Their
+/// ids never collide (refused at creation), and the gateway says which it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubjectType {
+    User,
+    Client,
+}
+
+impl SubjectType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Client => "client",
+        }
+    }
 }
 
 /// The token's identity if it is valid and meets `required`: `invalid_token` when it is not
@@ -58,7 +78,12 @@ pub async fn verify(
     token: &str,
     required: &Requirements,
 ) -> Result<Identity, OAuthError> {
-    let claims = access_token::validate(ctx.store, ctx.keys, token, ctx.issuer, ctx.now).await?;
+    let valid = access_token::validate(ctx.store, ctx.keys, token, ctx.issuer, ctx.now).await?;
+    let subject_type = match valid.account {
+        Some(_) => SubjectType::User,
+        None => SubjectType::Client,
+    };
+    let claims = valid.claims;
     if let Some(audience) = &required.audience
         && !claims.aud.contains(audience)
     {
@@ -76,9 +101,10 @@ pub async fn verify(
     }
     Ok(Identity {
         subject: claims.sub,
+        subject_type,
         scope: claims.scope,
         client_id: claims.client_id,
-        role: claims.role,
+        role: claims.role.filter(|_| subject_type == SubjectType::User),
     })
 }
 

@@ -31,11 +31,12 @@ pub async fn introspect(
         m
     };
     if token.split('.').count() == 3 {
-        let claims = match access_token::validate(store, ctx.keys, token, issuer, now).await {
-            Ok(c) => c,
+        let valid = match access_token::validate(store, ctx.keys, token, issuer, now).await {
+            Ok(v) => v,
             Err(e) if e.code == super::error::ErrorCode::TemporarilyUnavailable => return Err(e),
             Err(_) => return Ok(inactive()),
         };
+        let claims = &valid.claims;
         let mut out = json!({
             "active": true,
             "token_type": "Bearer",
@@ -51,12 +52,8 @@ pub async fn introspect(
         if let Some(role) = &claims.role {
             out["role"] = role.clone().into();
         }
-        // A user's token is only as active as the user.
-        if claims.sub != claims.client_id {
-            match store.user(&claims.sub).await? {
-                Some(user) if !user.disabled => out["username"] = user.username.into(),
-                _ => return Ok(inactive()),
-            }
+        if let Some(user) = valid.account {
+            out["username"] = user.username.into();
         }
         return Ok(match out {
             Value::Object(map) => map,

@@ -24,7 +24,7 @@ pub fn for_scopes(user: &UserRecord, scopes: &Scopes) -> Map<String, Value> {
         claims.insert("email_verified".into(), user.email_verified.into());
     }
     if scopes.contains(ROLES) {
-        claims.insert("role".into(), user.role.clone().into());
+        claims.insert("role".into(), user.role.as_str().into());
     }
     claims
 }
@@ -41,6 +41,7 @@ pub const SUPPORTED: &[&str] = &[
     "at_hash",
     "sid",
     "amr",
+    "acr",
     "idp",
     "name",
     "preferred_username",
@@ -63,8 +64,9 @@ mod tests {
             email_verified: true,
             name: Some("Alice".into()),
             password_hash: None,
-            role: "user".into(),
+            role: crate::store::Role::User,
             disabled: false,
+            access_epoch: 0,
             created_at: 1,
             updated_at: 2,
         };

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::Issuer;
 use crate::keys::SigningAlg;
+use crate::oauth::client::AuthMethod;
 use crate::oauth::grant::GrantType;
 use crate::oauth::scope;
 use crate::oidc::claims;
@@ -23,8 +24,6 @@ pub mod paths {
     pub const END_SESSION: &str = "/end_session";
     pub const INTROSPECT: &str = "/introspect";
 }
-
-const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderMetadata {
@@ -64,6 +63,10 @@ pub struct ProviderMetadata {
     pub ui_locales_supported: Vec<&'static str>,
 }
 
+fn client_auth_methods() -> Vec<&'static str> {
+    AuthMethod::ALL.iter().map(|m| m.as_str()).collect()
+}
+
 impl ProviderMetadata {
     pub fn new(issuer: &Issuer) -> Self {
         Self {
@@ -75,9 +78,9 @@ impl ProviderMetadata {
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
             revocation_endpoint: issuer.endpoint(paths::REVOKE),
-            revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
+            revocation_endpoint_auth_methods_supported: client_auth_methods(),
             introspection_endpoint: issuer.endpoint(paths::INTROSPECT),
-            introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.to_vec(),
+            introspection_endpoint_auth_methods_supported: client_auth_methods(),
             jwks_uri: issuer.endpoint(paths::JWKS),
             scopes_supported: vec![
                 scope::OPENID,
@@ -94,11 +97,7 @@ impl ProviderMetadata {
                 .iter()
                 .map(|a| a.as_str())
                 .collect(),
-            token_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
+            token_endpoint_auth_methods_supported: client_auth_methods(),
             claims_supported: claims::SUPPORTED.to_vec(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             acr_values_supported: crate::oidc::acr::SUPPORTED.to_vec(),

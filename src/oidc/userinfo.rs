@@ -10,9 +10,10 @@ use crate::oauth::scope::{OPENID, Scopes};
 use super::claims;
 
 /// The claims of the token's user, by the token's scopes. A token without `openid`, or of a
-/// user who is gone or disabled, gets nothing.
+/// user who is gone, disabled or signed out since, gets nothing (`access_token::validate`).
 pub async fn claims(ctx: &OAuthContext<'_>, token: &str) -> Result<Map<String, Value>, OAuthError> {
-    let claims = access_token::validate(ctx.store, ctx.keys, token, ctx.issuer, ctx.now).await?;
+    let valid = access_token::validate(ctx.store, ctx.keys, token, ctx.issuer, ctx.now).await?;
+    let claims = &valid.claims;
     // A token for other resource servers only (RFC 8707) is not for this endpoint.
     if !claims.aud.contains(ctx.issuer) {
         return Err(OAuthError::new(
@@ -27,14 +28,12 @@ pub async fn claims(ctx: &OAuthContext<'_>, token: &str) -> Result<Map<String, V
             "the token lacks the openid scope",
         ));
     }
-    let user = match ctx.store.user(&claims.sub).await? {
-        Some(u) if !u.disabled => u,
-        _ => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidToken,
-                "the user is no longer active",
-            ));
-        }
+    // A machine client's token has no person to describe.
+    let Some(user) = valid.account else {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the access token is not a person's",
+        ));
     };
     let mut out = Map::new();
     out.insert("sub".into(), user.id.clone().into());

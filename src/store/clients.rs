@@ -61,10 +61,13 @@ fn from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> {
 
 impl Store {
     /// Inserts a new client; `StoreError::Conflict` if the id is taken.
+    /// Inserts a client; `Conflict` when a client or an account has the id (a token's
+    /// subject is either a client or an account, never both).
     pub async fn insert_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
-        sqlx::query(&format!(
+        let done = sqlx::query(&format!(
             "INSERT INTO clients ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 \
+             WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = $1)"
         ))
         .bind(&c.id)
         .bind(&c.name)
@@ -85,6 +88,9 @@ impl Store {
         .execute(&mut *self.conn().await?)
         .await
         .map_err(StoreError::from_insert)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         self.announce_client_change(&c.id).await;
         Ok(())
     }

@@ -1,6 +1,14 @@
-use sqlx::Acquire;
+use sqlx::{Acquire, Row};
 
-use super::{Store, StoreError};
+use super::users::{self, COLUMNS as USER_COLUMNS};
+use super::{Store, StoreError, UserRecord};
+
+/// A person's access token as the store sees it (`Store::access_token_standing`).
+#[derive(Debug)]
+pub struct TokenStanding {
+    pub revoked: bool,
+    pub account: Option<UserRecord>,
+}
 
 /// Grants: everything issued from one authorization (its code, access and refresh tokens)
 /// shares a grant id, so it can be revoked as one.
@@ -37,9 +45,9 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes every grant of a user that still has a live refresh token, and the user's
-    /// unredeemed codes; returns how many grants. Access tokens of those grants are refused
-    /// until `keep_until`.
+    /// Revokes every grant of a user that still has a live refresh token or a redeemed code
+    /// not yet purged, and deletes the user's unredeemed codes; returns how many refresh-token
+    /// families. Access tokens of those grants are refused until `keep_until`.
     pub async fn revoke_grants_of_user(
         &self,
         user_id: &str,
@@ -86,6 +94,16 @@ impl Store {
              WHERE user_id = $1 AND revoked_at IS NULL {}",
             of_client(3)
         );
+        // Grants of codes already redeemed (kept until they expire): their access tokens,
+        // with or without a refresh token, are refused by grant too. A redemption racing
+        // with this has marked its code used before or finds it deleted after.
+        let redeemed_sql = format!(
+            "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) \
+             SELECT DISTINCT grant_id, $2, $3 FROM authorization_codes \
+             WHERE user_id = $1 AND used_at IS NOT NULL {} \
+             ON CONFLICT (grant_id) DO NOTHING",
+            of_client(4)
+        );
         let codes_sql = format!(
             "DELETE FROM authorization_codes WHERE user_id = $1 AND used_at IS NULL {}",
             of_client(2)
@@ -95,19 +113,56 @@ impl Store {
             .bind(now)
             .bind(keep_until);
         let mut update = sqlx::query(&update_sql).bind(user_id).bind(now);
+        let mut redeemed = sqlx::query(&redeemed_sql)
+            .bind(user_id)
+            .bind(now)
+            .bind(keep_until);
         let mut codes = sqlx::query(&codes_sql).bind(user_id);
         if let Some(client_id) = client_id {
             insert = insert.bind(client_id);
             update = update.bind(client_id);
+            redeemed = redeemed.bind(client_id);
             codes = codes.bind(client_id);
         }
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
         let grants = insert.execute(&mut *tx).await?;
         update.execute(&mut *tx).await?;
+        redeemed.execute(&mut *tx).await?;
         codes.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(grants.rows_affected())
+    }
+
+    /// What checking a person's access token needs, in one round trip: whether the token or
+    /// its grant was revoked, and the account as it is now (`None` when it is gone).
+    pub async fn access_token_standing(
+        &self,
+        grant_id: &str,
+        jti: &str,
+        user_id: &str,
+    ) -> Result<TokenStanding, StoreError> {
+        // One row always (the LEFT JOIN from a one-row table); the account's columns are NULL
+        // when it is gone.
+        let row = sqlx::query(&format!(
+            "SELECT (SELECT COUNT(*) FROM revoked_grants WHERE grant_id = $1) \
+             + (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $2) AS revoked, \
+             {USER_COLUMNS} FROM (SELECT 1 AS one) AS one LEFT JOIN users ON users.id = $3"
+        ))
+        .bind(grant_id)
+        .bind(jti)
+        .bind(user_id)
+        .fetch_one(&mut *self.conn().await?)
+        .await?;
+        let revoked: i64 = row.try_get("revoked")?;
+        let account = match row.try_get::<Option<String>, _>("id")? {
+            Some(_) => Some(users::from_row(&row)?),
+            None => None,
+        };
+        Ok(TokenStanding {
+            revoked: revoked > 0,
+            account,
+        })
     }
 
     /// Whether an access token is refused: its grant, or the token itself, was revoked.

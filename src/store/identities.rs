@@ -91,10 +91,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
-        users::insert(user)
+        let inserted = users::insert(user)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_insert)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         insert(identity)
             .execute(&mut *tx)
             .await

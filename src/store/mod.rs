@@ -35,6 +35,7 @@ pub use audit_events::{AuditQuery, AuditRecord};
 pub use clients::{CLIENT_CHANNEL, ClientChange, ClientRecord, follow_client_changes};
 pub use codes::{CodeRecord, CodeRedemption};
 pub use consents::ConsentRecord;
+pub use grants::TokenStanding;
 pub use housekeeping::{Cutoffs, Purged};
 pub use identities::{IdentityRecord, WaysInRow};
 pub use login_failures::LockPolicy;
@@ -43,7 +44,7 @@ pub use refresh_tokens::{RefreshTokenRecord, Rotation};
 pub use second_factors::TotpRecord;
 pub use sessions::SessionRow;
 pub use signing_keys::SigningKeyRow;
-pub use users::UserRecord;
+pub use users::{Role, UserRecord};
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

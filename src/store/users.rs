@@ -3,6 +3,30 @@ use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, get_bool};
 
+/// What an account may do beyond signing in: parsed once, where the row is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "user" => Some(Self::User),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRecord {
     pub id: String,
@@ -13,16 +37,19 @@ pub struct UserRecord {
     pub name: Option<String>,
     /// argon2id PHC string; `None` for accounts that only sign in through a provider.
     pub password_hash: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
+    /// The account's not-before for access tokens, as a counter: ending the account's access
+    /// raises it, and a token issued under a lower value is refused.
+    pub access_epoch: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, username, email, email_verified, name, password_hash, role, disabled, \
-    created_at, updated_at";
+pub(super) const COLUMNS: &str = "id, username, email, email_verified, name, password_hash, role, disabled, \
+    access_epoch, created_at, updated_at";
 
-fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
+pub(super) fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
@@ -30,8 +57,10 @@ fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
         email_verified: get_bool(row, "email_verified")?,
         name: row.try_get("name")?,
         password_hash: row.try_get("password_hash")?,
-        role: row.try_get("role")?,
+        role: Role::parse(&row.try_get::<String, _>("role")?)
+            .ok_or_else(|| StoreError::Corrupt("users.role".into()))?,
         disabled: get_bool(row, "disabled")?,
+        access_epoch: row.try_get("access_epoch")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -47,7 +76,9 @@ fn email_columns(u: &UserRecord) -> (String, String) {
     }
 }
 
-/// The INSERT of a user, for the pool or a transaction.
+/// The INSERT of a user, for the pool or a transaction. It inserts nothing (no row
+/// affected) when a client has the id: a token's subject is either a client or an account,
+/// never both (`clients::insert_client` keeps the other direction).
 pub(super) fn insert(
     u: &UserRecord,
 ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
@@ -55,7 +86,8 @@ pub(super) fn insert(
     sqlx::query(
         "INSERT INTO users (id, username, email, email_verified, name, password_hash, role, \
          disabled, created_at, updated_at, email_normalized) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         WHERE NOT EXISTS (SELECT 1 FROM clients WHERE id = $1)",
     )
     .bind(&u.id)
     .bind(&u.username)
@@ -63,7 +95,7 @@ pub(super) fn insert(
     .bind(u.email_verified)
     .bind(&u.name)
     .bind(&u.password_hash)
-    .bind(&u.role)
+    .bind(u.role.as_str())
     .bind(u.disabled)
     .bind(u.created_at)
     .bind(u.updated_at)
@@ -74,10 +106,13 @@ impl Store {
     /// Inserts a user; `StoreError::Conflict` when the username or the email (compared
     /// case-insensitively) is taken.
     pub async fn insert_user(&self, u: &UserRecord) -> Result<(), StoreError> {
-        insert(u)
+        let done = insert(u)
             .execute(&mut *self.conn().await?)
             .await
             .map_err(StoreError::from_insert)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         Ok(())
     }
 
@@ -146,6 +181,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Raises the account's not-before for access tokens: every access token issued until
+    /// now is refused. Returns whether the account exists.
+    pub async fn raise_access_epoch(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET access_epoch = access_epoch + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn set_password_hash(
         &self,
         id: &str,
@@ -162,18 +207,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Sets the display name and the role (`user` or `admin`).
+    /// Sets the display name and the role.
     pub async fn set_user_profile(
         &self,
         id: &str,
         name: Option<&str>,
-        role: &str,
+        role: Role,
         now: i64,
     ) -> Result<bool, StoreError> {
         let done =
             sqlx::query("UPDATE users SET name = $1, role = $2, updated_at = $3 WHERE id = $4")
                 .bind(name)
-                .bind(role)
+                .bind(role.as_str())
                 .bind(now)
                 .bind(id)
                 .execute(&mut *self.conn().await?)

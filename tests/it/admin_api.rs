@@ -17,6 +17,9 @@ on_both_backends!(
     clients_users_keys_and_audit_through_the_api,
     the_openapi_document_describes_every_route,
     an_admin_takes_lost_second_factors_off_an_account,
+    a_token_for_another_audience_is_refused,
+    client_and_account_ids_never_collide,
+    a_role_change_is_visible_in_the_audit_trail,
 );
 
 const API: &str = "/admin/api/v1";
@@ -636,4 +639,151 @@ async fn the_openapi_document_describes_every_route(db: TestDb) {
         "bearer"
     );
     app.stop().await;
+}
+
+async fn a_token_for_another_audience_is_refused(db: TestDb) {
+    let app = spawn_app(&db).await;
+    admin_user(&app, "root").await;
+    // A first-party client whose tokens are for a resource server of its own.
+    let console = app
+        .register(NewClient {
+            name: "Admin console".into(),
+            scopes: "openid profile admin".into(),
+            access_token_audience: vec!["https://api.example.com".into()],
+            ..web_client(AuthMethod::ClientSecretBasic, true)
+        })
+        .await;
+    let token = |scope: &'static str| {
+        let (app, console) = (&app, &console);
+        async move {
+            let code = app.code_for(console, "root", &[("scope", scope)]).await;
+            let issued = app.redeem(console, &code).await;
+            assert_eq!(issued.status, 200, "{}", issued.json);
+            issued.json["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    // `admin` alone: the token is for https://api.example.com only.
+    let elsewhere = token("admin").await;
+    assert_eq!(
+        crate::common::fixtures::jwt_claims(&elsewhere)["aud"],
+        "https://api.example.com"
+    );
+    let refused = call(&app, Method::GET, "/clients", Some(&elsewhere), None).await;
+    assert_error_shape(&refused, 401, "unauthorized");
+    assert!(
+        refused.json["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not for this server"),
+        "{}",
+        refused.json
+    );
+    // With `openid` munjigi is among the audience too: accepted.
+    let here = token("openid admin").await;
+    let allowed = call(&app, Method::GET, "/clients", Some(&here), None).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.json);
+}
+
+async fn client_and_account_ids_never_collide(db: TestDb) {
+    let app = spawn_app(&db).await;
+    admin_user(&app, "root").await;
+    let admin = token_of(&app, "root").await;
+    let pat = app.user("pat").await;
+
+    // The admin API: a client may not take an account's id.
+    let taken = call(
+        &app,
+        Method::POST,
+        "/clients",
+        Some(&admin),
+        Some(json!({"client_id": pat, "client_name": "Impostor", "redirect_uris": ["https://x.example/cb"]})),
+    )
+    .await;
+    assert_error_shape(&taken, 400, "invalid_request");
+    assert!(
+        taken.json["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("account"),
+        "{}",
+        taken.json
+    );
+    // The CLI: the same rule, said in a sentence.
+    let out = run(munjigi(db.dir())
+        .env("DATABASE_URL", &db.url)
+        .env("MUNJIGI_KEK", &db.kek)
+        .args([
+            "client",
+            "create",
+            "--name",
+            "Impostor",
+            "--redirect-uri",
+            "https://x.example/cb",
+            "--id",
+            &pat,
+        ]));
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("account") && !said.contains("Invalid("),
+        "{said}"
+    );
+    assert!(app.store.client(&pat).await.expect("store").is_none());
+
+    // And an account may not take a client's id (ids of accounts are made by munjigi; the
+    // store refuses one that a client has, whoever asks).
+    let client = app.client(AuthMethod::ClientSecretBasic, true).await;
+    let mut record = app.store.user(&pat).await.expect("store").expect("pat");
+    record.id = client.id.clone();
+    record.username = "pat2".into();
+    record.email = Some("pat2@example.com".into());
+    assert!(matches!(
+        app.store.insert_user(&record).await,
+        Err(munjigi::store::StoreError::Conflict)
+    ));
+    assert!(app.store.user(&client.id).await.expect("store").is_none());
+}
+
+async fn a_role_change_is_visible_in_the_audit_trail(db: TestDb) {
+    let app = spawn_app(&db).await;
+    admin_user(&app, "root").await;
+    let pat = app.user("pat").await;
+    let admin = token_of(&app, "root").await;
+    let promoted = call(
+        &app,
+        Method::PATCH,
+        &format!("/users/{pat}"),
+        Some(&admin),
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(promoted.status, 200, "{}", promoted.json);
+    // Audit events are written in the background.
+    let mut found = None;
+    for _ in 0..50 {
+        let events = call(
+            &app,
+            Method::GET,
+            "/audit-events?limit=1000",
+            Some(&admin),
+            None,
+        )
+        .await;
+        found = events.json.as_array().and_then(|list| {
+            list.iter()
+                .find(|e| e["kind"] == "admin" && e["detail"]["action"] == "user.update")
+                .cloned()
+        });
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let event = found.expect("a user.update event");
+    assert_eq!(event["detail"]["target"], pat.as_str(), "{event}");
+    assert_eq!(event["detail"]["role_to"], "admin", "{event}");
+    assert_eq!(event["detail"]["role_from"], "user", "{event}");
 }

@@ -140,11 +140,14 @@ async fn sessions_can_be_ended_and_accounts_deleted(db: TestDb) {
     let id = app.user("fay").await;
     let (browser, rt) = signed_in(&app, &c, "fay").await;
     let out = run_ok(cli(&db, &["user", "sessions", "revoke", &id]), None);
-    assert!(out.contains("1 sessions"), "{out}");
+    assert!(
+        out.contains("1 sessions") && out.contains("1 token families revoked"),
+        "{out}"
+    );
     assert!(!still_signed_in(&browser, &c).await);
     assert!(
-        refresh_works(&app, &c, &rt).await,
-        "tokens are not sessions"
+        !refresh_works(&app, &c, &rt).await,
+        "ending every session ends the account's tokens too"
     );
     let listed = run_ok(cli(&db, &["user", "list", "--json"]), None);
     assert!(listed.contains("\"username\":\"fay\""), "{listed}");

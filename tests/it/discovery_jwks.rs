@@ -41,8 +41,23 @@ async fn discovery_issuer_is_exact_and_endpoints_resolve(db: TestDb) {
         assert!(status != 0 && status != 404, "{url} answered {status}");
     }
 
+    // `acr` is in every ID token (issue 19): it is listed with the others.
+    let claims = oidc["claims_supported"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for claim in ["sub", "auth_time", "amr", "acr", "sid"] {
+        assert!(
+            claims.contains(&claim.into()),
+            "claims_supported has {claim}"
+        );
+    }
     for (member, expected) in [
         ("response_types_supported", serde_json::json!(["code"])),
+        (
+            "token_endpoint_auth_methods_supported",
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
+        ),
         (
             "code_challenge_methods_supported",
             serde_json::json!(["S256"]),

@@ -15,15 +15,15 @@ use crate::on_both_backends;
 
 on_both_backends!(
     verify_answers_identity_or_a_challenge,
-    nginx_passes_only_requests_with_a_good_token
+    nginx_passes_only_requests_with_a_good_token,
+    the_gateway_says_whether_the_subject_is_a_user_or_a_client,
 );
 
 const NGINX: &str = "/usr/sbin/nginx";
 const API: &str = "https://api.example.com";
 
-/// A machine client whose tokens are for `API` with `api.read` (and `api.write` on request).
-async fn api_client(app: &TestApp) -> Registered {
-    app.register(NewClient {
+fn machine_client() -> NewClient {
+    NewClient {
         name: "Reporting job".into(),
         redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],
@@ -31,8 +31,12 @@ async fn api_client(app: &TestApp) -> Registered {
         access_token_audience: vec![API.into()],
         require_mfa: false,
         ..web_client(AuthMethod::ClientSecretBasic, true)
-    })
-    .await
+    }
+}
+
+/// A machine client whose tokens are for `API` with `api.read` (and `api.write` on request).
+async fn api_client(app: &TestApp) -> Registered {
+    app.register(machine_client()).await
 }
 
 async fn token(app: &TestApp, c: &Registered, scope: &str) -> String {
@@ -80,6 +84,7 @@ async fn verify_answers_identity_or_a_challenge(db: TestDb) {
     assert_eq!(header(&ok, "x-auth-subject"), c.id);
     assert_eq!(header(&ok, "x-auth-client"), c.id);
     assert_eq!(header(&ok, "x-auth-scope"), "api.read");
+    assert_eq!(header(&ok, "x-auth-subject-type"), "client");
     assert_eq!(header(&ok, "cache-control"), "no-store");
 
     let none = check("/gateway/verify", None, None).await;
@@ -274,6 +279,24 @@ async fn nginx_passes_only_requests_with_a_good_token(db: TestDb) {
         .await
         .expect("through nginx");
     assert_eq!(anonymous.status(), 401);
+    // The configuration requires the API's audience: a good token for another resource
+    // server does not get through.
+    let other = app
+        .register(NewClient {
+            name: "Other API job".into(),
+            access_token_audience: vec!["https://other.example.com".into()],
+            ..machine_client()
+        })
+        .await;
+    let for_other = token(&app, &other, "api.read").await;
+    let wrong_audience = app
+        .http
+        .get(format!("{base}/reports/42"))
+        .bearer_auth(&for_other)
+        .send()
+        .await
+        .expect("through nginx");
+    assert_eq!(wrong_audience.status(), 401, "another audience");
     // A client that forges identity headers gets its own overwritten.
     let forged = app
         .http
@@ -286,4 +309,72 @@ async fn nginx_passes_only_requests_with_a_good_token(db: TestDb) {
     let seen: serde_json::Value = forged.json().await.unwrap_or_default();
     assert_eq!(seen["subject"], c.id.as_str(), "{seen}");
     app.stop().await;
+}
+
+async fn the_gateway_says_whether_the_subject_is_a_user_or_a_client(db: TestDb) {
+    let app = spawn_app(&db).await;
+    let web = app
+        .register(NewClient {
+            scopes: "openid profile roles".into(),
+            ..web_client(AuthMethod::ClientSecretBasic, true)
+        })
+        .await;
+    let user = app.user("ana").await;
+    let code = app
+        .code_for(&web, "ana", &[("scope", "openid roles")])
+        .await;
+    let issued = app.redeem(&web, &code).await;
+    let person = issued.json["access_token"].as_str().unwrap_or_default();
+    let machine = api_client(&app).await;
+    let machine_token = token(&app, &machine, "api.read").await;
+    let verify = |token: String| {
+        let request = app.http.get(app.url("/gateway/verify")).bearer_auth(token);
+        async move { request.send().await.expect("verify") }
+    };
+
+    let as_person = verify(person.to_owned()).await;
+    assert_eq!(as_person.status(), 200);
+    assert_eq!(header(&as_person, "x-auth-subject"), user);
+    assert_eq!(header(&as_person, "x-auth-subject-type"), "user");
+    assert_eq!(header(&as_person, "x-auth-client"), web.id);
+    assert_eq!(header(&as_person, "x-auth-role"), "user");
+
+    let as_machine = verify(machine_token).await;
+    assert_eq!(as_machine.status(), 200);
+    assert_eq!(header(&as_machine, "x-auth-subject"), machine.id);
+    assert_eq!(header(&as_machine, "x-auth-subject-type"), "client");
+    assert_eq!(header(&as_machine, "x-auth-client"), machine.id);
+    assert!(as_machine.headers().get("x-auth-role").is_none());
+    app.stop().await;
+}
+
+/// docs/gateway.md quotes the nginx file that the test above runs: the quoted lines, the
+/// audience among them, must be the file's.
+#[test]
+fn the_nginx_excerpt_in_the_docs_is_the_tested_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/gateway.md")).expect("docs/gateway.md");
+    let conf = std::fs::read_to_string(root.join("docs/gateway/nginx.conf")).expect("nginx.conf");
+    let excerpt = doc
+        .split("```nginx")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("an nginx excerpt in docs/gateway.md");
+    let conf_lines: Vec<&str> = conf.lines().map(str::trim).collect();
+    for line in excerpt
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+    {
+        if line.is_empty() || line == "}" || line.ends_with('{') {
+            continue;
+        }
+        assert!(
+            conf_lines.iter().any(|c| c.starts_with(line)),
+            "docs/gateway.md quotes {line:?}, which docs/gateway/nginx.conf does not have"
+        );
+    }
+    assert!(
+        excerpt.contains("audience="),
+        "the excerpt carries the audience"
+    );
 }

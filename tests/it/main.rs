@@ -7,6 +7,7 @@
 mod common;
 
 mod abuse;
+mod access_ends;
 mod account_page;
 mod admin_api;
 mod audience_roles;

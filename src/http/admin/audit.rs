@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::AdminError;
+use super::AdminApiError;
 use super::auth::Admin;
 use super::error::AdminErrorBody;
 use crate::app::AppState;
@@ -41,7 +41,7 @@ pub async fn query(
     _: Admin,
     State(state): State<AppState>,
     Query(filter): Query<AuditFilter>,
-) -> Result<Json<Vec<AuditEventView>>, AdminError> {
+) -> Result<Json<Vec<AuditEventView>>, AdminApiError> {
     let events = state
         .store
         .recent_audit_events(&AuditQuery {

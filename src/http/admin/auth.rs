@@ -1,13 +1,15 @@
-//! Who may call the admin API: a munjigi access token with the `admin` scope whose subject is
-//! an account with the admin role now, or the CLI's bootstrap token.
+//! Who may call the admin API: a munjigi access token for munjigi itself (the issuer among its
+//! `aud`) with the `admin` scope, whose subject is an account with the admin role now, or the
+//! CLI's bootstrap token.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
 
-use super::AdminError;
+use super::AdminApiError;
+use crate::account::user::Role;
 use crate::app::AppState;
-use crate::oauth::access_token::{self, AccessClaims};
+use crate::http::bearer::BearerHeader;
+use crate::oauth::access_token::{self, Valid};
 use crate::oauth::scope::{ADMIN, Scopes};
 
 /// The client id and subject of `munjigi admin token`'s tokens. No registered client can
@@ -20,51 +22,60 @@ pub struct Admin {
 }
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = AdminError;
+    type Rejection = AdminApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AdminError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| AdminError::unauthorized("a Bearer access token is required"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, AdminApiError> {
+        let required = || AdminApiError::unauthorized("a Bearer access token is required");
+        let token = match BearerHeader::from_request_parts(parts, state).await {
+            Ok(BearerHeader(Some(token))) => token,
+            _ => return Err(required()),
+        };
         let keys = state.keys.current();
-        let issuer = state.config.issuer.as_str();
-        let now = state.clock.now();
-        let claims = access_token::validate(&state.store, &keys, token, issuer, now)
+        let ctx = state.oauth(&keys, state.clock.now());
+        let valid = access_token::validate(ctx.store, ctx.keys, &token, ctx.issuer, ctx.now)
             .await
             .map_err(|e| {
                 if e.code == crate::oauth::error::ErrorCode::TemporarilyUnavailable {
-                    AdminError::unavailable()
+                    AdminApiError::unavailable()
                 } else {
-                    AdminError::unauthorized("the access token is invalid, expired or revoked")
+                    AdminApiError::unauthorized("the access token is invalid, expired or revoked")
                 }
             })?;
-        authorise(state, &claims).await
+        authorise(&valid, ctx.issuer)
     }
 }
 
-async fn authorise(state: &AppState, claims: &AccessClaims) -> Result<Admin, AdminError> {
+/// The token's audience, scope and holder: an account whose role is `admin` now (read by
+/// `validate` with the token's standing), or the bootstrap token.
+fn authorise(valid: &Valid, issuer: &str) -> Result<Admin, AdminApiError> {
+    let claims = &valid.claims;
+    // A token for other resource servers only is not for this API (RFC 8707).
+    if !claims.aud.contains(issuer) {
+        return Err(AdminApiError::unauthorized(
+            "the access token is not for this server",
+        ));
+    }
     let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
     if !scopes.contains(ADMIN) {
-        return Err(AdminError::forbidden("the token lacks the admin scope"));
+        return Err(AdminApiError::forbidden("the token lacks the admin scope"));
     }
-    if claims.sub == BOOTSTRAP
-        && claims.client_id == BOOTSTRAP
-        && claims.role.as_deref() == Some("admin")
-    {
-        return Ok(Admin {
-            actor: BOOTSTRAP.to_owned(),
-        });
-    }
-    // The role as it is now, not as it was when the token was issued.
-    match crate::account::sign_in::active_user(&state.store, &claims.sub).await? {
-        Some(user) if user.role == "admin" => Ok(Admin { actor: user.id }),
-        _ => Err(AdminError::forbidden(
+    match &valid.account {
+        Some(user) if user.role == Role::Admin => Ok(Admin {
+            actor: user.id.clone(),
+        }),
+        None if claims.sub == BOOTSTRAP
+            && claims.client_id == BOOTSTRAP
+            && claims.role.as_deref() == Some("admin") =>
+        {
+            Ok(Admin {
+                actor: BOOTSTRAP.to_owned(),
+            })
+        }
+        // The role as it is now, not as it was when the token was issued.
+        _ => Err(AdminApiError::forbidden(
             "the account does not have the admin role",
         )),
     }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::error::{AdminErrorBody, AdminJson};
-use super::{AdminError, record_change};
+use super::{AdminApiError, record_change};
 use crate::app::AppState;
 use crate::keys::SigningAlg;
 use crate::oauth::client::{AuthMethod, NewClient, RegisterError, register};
@@ -108,7 +108,7 @@ pub struct NewSecret {
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
-) -> Result<Json<Vec<ClientView>>, AdminError> {
+) -> Result<Json<Vec<ClientView>>, AdminApiError> {
     let clients = state.store.clients().await?;
     Ok(Json(clients.into_iter().map(ClientView::from).collect()))
 }
@@ -121,11 +121,11 @@ pub async fn get(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<ClientView>, AdminError> {
+) -> Result<Json<ClientView>, AdminApiError> {
     let client = state.store.client(&id).await?;
     client
         .map(|c| Json(c.into()))
-        .ok_or_else(|| AdminError::not_found("client"))
+        .ok_or_else(|| AdminApiError::not_found("client"))
 }
 
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClientBody,
@@ -136,11 +136,11 @@ pub async fn create(
     admin: Admin,
     State(state): State<AppState>,
     AdminJson(body): AdminJson<NewClientBody>,
-) -> Result<(StatusCode, Json<ClientCreated>), AdminError> {
+) -> Result<(StatusCode, Json<ClientCreated>), AdminApiError> {
     let auth_method = match body.token_endpoint_auth_method.as_deref() {
         None => AuthMethod::ClientSecretBasic,
         Some(m) => AuthMethod::parse(m)
-            .ok_or_else(|| AdminError::invalid("unknown token_endpoint_auth_method"))?,
+            .ok_or_else(|| AdminApiError::invalid("unknown token_endpoint_auth_method"))?,
     };
     let grant_types = grant_types(body.grant_types)?
         .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
@@ -182,11 +182,11 @@ pub async fn rotate_secret(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<NewSecret>, AdminError> {
+) -> Result<Json<NewSecret>, AdminApiError> {
     let now = state.clock.now();
     let secret = crate::oauth::client::rotate_secret(&state.store, &state.hasher, &id, now)
         .await?
-        .ok_or_else(|| AdminError::not_found("confidential client"))?;
+        .ok_or_else(|| AdminApiError::not_found("confidential client"))?;
     state.clients.invalidate(&id);
     record_change(&state, &admin, "client.rotate_secret", &id, now);
     Ok(Json(NewSecret {
@@ -202,9 +202,9 @@ pub async fn delete(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, AdminError> {
+) -> Result<StatusCode, AdminApiError> {
     if !state.store.delete_client(&id).await? {
-        return Err(AdminError::not_found("client"));
+        return Err(AdminApiError::not_found("client"));
     }
     state.clients.invalidate(&id);
     record_change(&state, &admin, "client.delete", &id, state.clock.now());
@@ -239,7 +239,7 @@ pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     AdminJson(body): AdminJson<ClientUpdate>,
-) -> Result<Json<ClientView>, AdminError> {
+) -> Result<Json<ClientView>, AdminApiError> {
     let grant_types = grant_types(body.grant_types)?;
     let id_token_alg = id_token_alg(body.id_token_signed_response_alg.as_deref())?;
     let changes = ClientChanges {
@@ -260,38 +260,38 @@ pub async fn update(
     let now = state.clock.now();
     let record = crate::oauth::client_update::update(&state.store, &id, changes, now)
         .await?
-        .ok_or_else(|| AdminError::not_found("client"))?;
+        .ok_or_else(|| AdminApiError::not_found("client"))?;
     state.clients.invalidate(&id);
     record_change(&state, &admin, "client.update", &id, now);
     Ok(Json(record.into()))
 }
 
 /// Grant type names as the body gives them; `None` when absent.
-fn grant_types(names: Option<Vec<String>>) -> Result<Option<Vec<GrantType>>, AdminError> {
+fn grant_types(names: Option<Vec<String>>) -> Result<Option<Vec<GrantType>>, AdminApiError> {
     names
         .map(|list| {
             list.iter()
                 .map(|g| GrantType::parse(g))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| AdminError::invalid("unknown grant type"))
+                .ok_or_else(|| AdminApiError::invalid("unknown grant type"))
         })
         .transpose()
 }
 
 /// `RS256` or `ES256`; `None` when absent.
-fn id_token_alg(name: Option<&str>) -> Result<Option<SigningAlg>, AdminError> {
+fn id_token_alg(name: Option<&str>) -> Result<Option<SigningAlg>, AdminApiError> {
     name.map(|a| {
         SigningAlg::parse(a)
-            .ok_or_else(|| AdminError::invalid("id_token_signed_response_alg: RS256 or ES256"))
+            .ok_or_else(|| AdminApiError::invalid("id_token_signed_response_alg: RS256 or ES256"))
     })
     .transpose()
 }
 
-impl From<RegisterError> for AdminError {
+impl From<RegisterError> for AdminApiError {
     fn from(e: RegisterError) -> Self {
         match e {
-            RegisterError::Invalid(m) => AdminError::invalid(m),
-            RegisterError::Exists(id) => AdminError::conflict(format!("client {id:?} exists")),
+            RegisterError::Invalid(m) => AdminApiError::invalid(m),
+            RegisterError::Exists(id) => AdminApiError::conflict(format!("client {id:?} exists")),
             RegisterError::Store(e) => e.into(),
         }
     }

@@ -11,13 +11,13 @@ use crate::clock::Clock;
 use crate::http::middleware::RequestId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminError {
+pub struct AdminApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
 }
 
-impl AdminError {
+impl AdminApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -67,7 +67,7 @@ impl AdminError {
     }
 }
 
-impl From<crate::store::StoreError> for AdminError {
+impl From<crate::store::StoreError> for AdminApiError {
     /// As everywhere in munjigi: bad input is the caller's; any other store failure is
     /// answered 503 (logged unless the outage is already known).
     fn from(e: crate::store::StoreError) -> Self {
@@ -99,7 +99,7 @@ pub struct AdminErrorBody {
     pub timestamp: String,
 }
 
-impl IntoResponse for AdminError {
+impl IntoResponse for AdminApiError {
     /// The request id and time are filled in by `complete`, which sees the request.
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
@@ -114,7 +114,7 @@ impl IntoResponse for AdminError {
     }
 }
 
-/// Writes the body of every `AdminError` answer, with the request's id and the time.
+/// Writes the body of every `AdminApiError` answer, with the request's id and the time.
 pub async fn complete(State(clock): State<Clock>, request: Request, next: Next) -> Response {
     let request_id = request
         .extensions()
@@ -122,7 +122,7 @@ pub async fn complete(State(clock): State<Clock>, request: Request, next: Next) 
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let response = next.run(request).await;
-    let Some(error) = response.extensions().get::<AdminError>().cloned() else {
+    let Some(error) = response.extensions().get::<AdminApiError>().cloned() else {
         return response;
     };
     let timestamp = time::OffsetDateTime::from_unix_timestamp(clock.now())
@@ -151,12 +151,12 @@ pub async fn complete(State(clock): State<Clock>, request: Request, next: Next) 
     answer
 }
 
-pub async fn not_found() -> AdminError {
-    AdminError::not_found("endpoint")
+pub async fn not_found() -> AdminApiError {
+    AdminApiError::not_found("endpoint")
 }
 
-pub async fn method_not_allowed() -> AdminError {
-    AdminError::new(
+pub async fn method_not_allowed() -> AdminApiError {
+    AdminApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "method not allowed on this endpoint",
@@ -172,12 +172,12 @@ where
     T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AdminError;
+    type Rejection = AdminApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(AdminError::invalid(rejection.body_text())),
+            Err(rejection) => Err(AdminApiError::invalid(rejection.body_text())),
         }
     }
 }

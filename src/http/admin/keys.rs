@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::error::AdminErrorBody;
-use super::{AdminError, record_change};
+use super::{AdminApiError, record_change};
 use crate::app::AppState;
 use crate::keys::{self, SigningAlg};
 
@@ -36,7 +36,7 @@ pub struct ScheduledKey {
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
-) -> Result<Json<Vec<KeyView>>, AdminError> {
+) -> Result<Json<Vec<KeyView>>, AdminApiError> {
     let rows = keys::list_keys(&state.store).await.map_err(key_error)?;
     Ok(Json(
         rows.into_iter()
@@ -60,7 +60,7 @@ pub async fn list(
 pub async fn rotate(
     admin: Admin,
     State(state): State<AppState>,
-) -> Result<Json<Vec<ScheduledKey>>, AdminError> {
+) -> Result<Json<Vec<ScheduledKey>>, AdminApiError> {
     let now = state.clock.now();
     let mut scheduled = Vec::new();
     for alg in SigningAlg::DEFAULTS {
@@ -80,12 +80,12 @@ pub async fn rotate(
     Ok(Json(scheduled))
 }
 
-fn key_error(e: keys::KeyError) -> AdminError {
+fn key_error(e: keys::KeyError) -> AdminApiError {
     match e {
         keys::KeyError::Store(e) => e.into(),
         e => {
             tracing::error!(error = %e, "admin API: signing keys");
-            AdminError::internal()
+            AdminApiError::internal()
         }
     }
 }

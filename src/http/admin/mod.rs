@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use crate::app::AppState;
 
 pub use auth::BOOTSTRAP;
-pub use error::AdminError;
+pub use error::AdminApiError;
 
 pub const BASE: &str = "/admin/api/v1";
 
@@ -70,9 +70,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 
 /// An admin change for the audit trail, naming who made it.
 fn record_change(state: &AppState, admin: &auth::Admin, action: &str, target: &str, now: i64) {
-    let event = crate::audit::Event::new(crate::audit::Kind::Admin)
+    state.audit.record(change_event(admin, action, target), now);
+}
+
+/// The event `record_change` records, for a change that adds what it changed.
+fn change_event(admin: &auth::Admin, action: &str, target: &str) -> crate::audit::Event {
+    crate::audit::Event::new(crate::audit::Kind::Admin)
         .with("actor", admin.actor.clone())
         .with("action", action)
-        .with("target", target);
-    state.audit.record(event, now);
+        .with("target", target)
 }

@@ -8,11 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
 use super::error::{AdminErrorBody, AdminJson};
-use super::{AdminError, record_change};
-use crate::account::admin::{AdminError as AccountError, Ended};
-use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, create as create_account};
+use super::{AdminApiError, change_event, record_change};
+use crate::account::admin::{AccountAdminError, Ended};
+use crate::account::user::{CreateUserError, InvalidUser, NewUser, Role, UserRecord};
 use crate::app::AppState;
-use crate::store::UserRecord;
 
 /// An account as the API shows it (never its password hash).
 #[derive(Serialize, ToSchema)]
@@ -39,7 +38,7 @@ impl From<UserRecord> for UserView {
             email: u.email,
             email_verified: u.email_verified,
             name: u.name,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             disabled: u.disabled,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -99,27 +98,24 @@ impl From<Ended> for EndedView {
     }
 }
 
-fn role(value: Option<&str>) -> Result<Option<Role>, AdminError> {
-    match value {
-        None => Ok(None),
-        Some("user") => Ok(Some(Role::User)),
-        Some("admin") => Ok(Some(Role::Admin)),
-        Some(_) => Err(AdminError::invalid("role: user or admin")),
-    }
+fn role(value: Option<&str>) -> Result<Option<Role>, AdminApiError> {
+    value
+        .map(|v| Role::parse(v).ok_or_else(|| AdminApiError::invalid("role: user or admin")))
+        .transpose()
 }
 
-fn problems(list: &[InvalidUser]) -> AdminError {
+fn problems(list: &[InvalidUser]) -> AdminApiError {
     let names: Vec<String> = list.iter().map(|p| format!("{p:?}")).collect();
-    AdminError::invalid(format!("not acceptable: {}", names.join(", ")))
+    AdminApiError::invalid(format!("not acceptable: {}", names.join(", ")))
 }
 
-impl From<AccountError> for AdminError {
-    fn from(e: AccountError) -> Self {
+impl From<AccountAdminError> for AdminApiError {
+    fn from(e: AccountAdminError) -> Self {
         match e {
-            AccountError::NoSuchUser(_) => AdminError::not_found("user"),
-            AccountError::Password(p) | AccountError::Invalid(p) => problems(&p),
-            AccountError::Store(e) => e.into(),
-            AccountError::Hash(_) => AdminError::unavailable(),
+            AccountAdminError::NoSuchUser(_) => AdminApiError::not_found("user"),
+            AccountAdminError::Password(p) | AccountAdminError::Invalid(p) => problems(&p),
+            AccountAdminError::Store(e) => e.into(),
+            AccountAdminError::Hash(_) => AdminApiError::unavailable(),
         }
     }
 }
@@ -131,11 +127,11 @@ pub async fn list(
     _: Admin,
     State(state): State<AppState>,
     Query(search): Query<UserSearch>,
-) -> Result<Json<Vec<UserView>>, AdminError> {
+) -> Result<Json<Vec<UserView>>, AdminApiError> {
     let limit = search.limit.unwrap_or(100).clamp(1, 1000);
     let users = state
-        .store
-        .search_users(search.q.as_deref().unwrap_or(""), limit)
+        .accounts()
+        .search(search.q.as_deref().unwrap_or(""), limit)
         .await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
 }
@@ -148,7 +144,7 @@ pub async fn get(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<UserView>, AdminError> {
+) -> Result<Json<UserView>, AdminApiError> {
     Ok(Json(state.accounts().find(&id).await?.into()))
 }
 
@@ -159,7 +155,7 @@ pub async fn create(
     admin: Admin,
     State(state): State<AppState>,
     AdminJson(body): AdminJson<NewUserBody>,
-) -> Result<(StatusCode, Json<UserView>), AdminError> {
+) -> Result<(StatusCode, Json<UserView>), AdminApiError> {
     let new = NewUser {
         username: body.username,
         email: body.email,
@@ -169,13 +165,15 @@ pub async fn create(
         email_verified: body.email_verified,
     };
     let now = state.clock.now();
-    let user = create_account(&state.store, new, now)
+    let user = state
+        .accounts()
+        .create(new, now)
         .await
         .map_err(|e| match e {
             CreateUserError::Invalid(p) => problems(&p),
             CreateUserError::Store(e) => e.into(),
             CreateUserError::Password(_) | CreateUserError::Throttled(_) => {
-                AdminError::unavailable()
+                AdminApiError::unavailable()
             }
         })?;
     record_change(&state, &admin, "user.create", &user.id, now);
@@ -191,14 +189,22 @@ pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     AdminJson(body): AdminJson<UserUpdate>,
-) -> Result<Json<UserView>, AdminError> {
+) -> Result<Json<UserView>, AdminApiError> {
     let now = state.clock.now();
     let role = role(body.role.as_deref())?;
-    let user = state
+    let (user, changes) = state
         .accounts()
         .set_profile(&id, body.name, role, now)
         .await?;
-    record_change(&state, &admin, "user.update", &user.id, now);
+    // What changed is in the event: a role given or taken away must be visible.
+    let mut event =
+        change_event(&admin, "user.update", &user.id).with("name_changed", changes.name);
+    if let Some((from, to)) = changes.role {
+        event = event
+            .with("role_from", from.as_str())
+            .with("role_to", to.as_str());
+    }
+    state.audit.record(event, now);
     Ok(Json(user.into()))
 }
 
@@ -210,7 +216,7 @@ pub async fn disable(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let ended = state.accounts().disable(&id, now, ttl).await?;
@@ -243,17 +249,10 @@ pub async fn second_factors(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<SecondFactorsView>, AdminError> {
-    let user = state.accounts().find(&id).await?;
-    let totp = state.store.totp_of(&user.id).await?;
-    let recovery_codes_left = match totp {
-        Some(_) => state.store.recovery_codes_left(&user.id).await?,
-        None => 0,
-    };
-    let passkeys = state
-        .store
-        .passkeys_of(&user.id)
-        .await?
+) -> Result<Json<SecondFactorsView>, AdminApiError> {
+    let factors = state.accounts().second_factors(&id).await?;
+    let passkeys = factors
+        .passkeys
         .into_iter()
         .map(|p| PasskeyView {
             name: p.name,
@@ -262,8 +261,8 @@ pub async fn second_factors(
         })
         .collect();
     Ok(Json(SecondFactorsView {
-        authenticator_app_since: totp.map(|t| t.created_at),
-        recovery_codes_left,
+        authenticator_app_since: factors.authenticator_since,
+        recovery_codes_left: factors.recovery_codes_left,
         passkeys,
     }))
 }
@@ -283,7 +282,7 @@ pub async fn reset_second_factors(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<SecondFactorsReset>, AdminError> {
+) -> Result<Json<SecondFactorsReset>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let (authenticator_app, passkeys) =
@@ -303,7 +302,7 @@ pub async fn enable(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, AdminError> {
+) -> Result<StatusCode, AdminApiError> {
     let now = state.clock.now();
     state.accounts().enable(&id, now).await?;
     record_change(&state, &admin, "user.enable", &id, now);
@@ -319,7 +318,7 @@ pub async fn set_password(
     State(state): State<AppState>,
     Path(id): Path<String>,
     AdminJson(body): AdminJson<PasswordBody>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let ended = state
@@ -330,6 +329,8 @@ pub async fn set_password(
     Ok(Json(ended.into()))
 }
 
+/// Ends the account's access: its browser sessions, its refresh-token families, and every
+/// access token issued until now (refused at userinfo, introspection and the gateway).
 #[utoipa::path(delete, path = "/users/{id}/sessions", tag = "users",
     params(("id" = String, Path, description = "user id or username")),
     responses((status = 200, body = EndedView), (status = 404, body = AdminErrorBody)),
@@ -338,16 +339,12 @@ pub async fn end_sessions(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
-    let accounts = state.accounts();
-    let user = accounts.find(&id).await?;
-    let sessions = state.store.delete_sessions_of(&user.id).await?;
+    let ttl = state.config.lifetimes.access_token;
+    let (user, ended) = state.accounts().end_sessions(&id, now, ttl).await?;
     record_change(&state, &admin, "user.sessions.revoke", &user.id, now);
-    Ok(Json(EndedView {
-        sessions_ended: sessions,
-        token_families_revoked: 0,
-    }))
+    Ok(Json(ended.into()))
 }
 
 #[utoipa::path(delete, path = "/users/{id}", tag = "users",
@@ -358,7 +355,7 @@ pub async fn delete(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, AdminError> {
+) -> Result<StatusCode, AdminApiError> {
     let now = state.clock.now();
     state.accounts().delete(&id).await?;
     record_change(&state, &admin, "user.delete", &id, now);
@@ -385,7 +382,7 @@ pub async fn sessions(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Vec<SessionView>>, AdminError> {
+) -> Result<Json<Vec<SessionView>>, AdminApiError> {
     let user = state.accounts().find(&id).await?;
     let sessions = state
         .accounts()
@@ -422,9 +419,8 @@ pub async fn consents(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Vec<ConsentView>>, AdminError> {
-    let user = state.accounts().find(&id).await?;
-    let consents = state.store.consents_of(&user.id).await?;
+) -> Result<Json<Vec<ConsentView>>, AdminApiError> {
+    let consents = state.accounts().consents(&id).await?;
     Ok(Json(
         consents
             .into_iter()
@@ -448,7 +444,7 @@ pub async fn revoke_consent(
     admin: Admin,
     State(state): State<AppState>,
     Path((id, client_id)): Path<(String, String)>,
-) -> Result<Json<EndedView>, AdminError> {
+) -> Result<Json<EndedView>, AdminApiError> {
     let now = state.clock.now();
     let ttl = state.config.lifetimes.access_token;
     let accounts = state.accounts();
@@ -456,7 +452,7 @@ pub async fn revoke_consent(
     let grants = accounts
         .revoke_consent(&user.id, &client_id, now, ttl)
         .await?
-        .ok_or_else(|| AdminError::not_found("consent"))?;
+        .ok_or_else(|| AdminApiError::not_found("consent"))?;
     let event = crate::audit::Event::new(crate::audit::Kind::ConsentRevoked)
         .user(user.id.clone())
         .client(Some(&client_id))

@@ -1,8 +1,14 @@
 //! What /token, /revoke and /introspect share: a form body (RFC 6749 §3.2: urlencoded, each
 //! parameter once) and an authenticated client.
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 
+use crate::app::AppState;
+use crate::http::client_ip::ClientIp;
+use crate::http::error::TokenEndpointError;
 use crate::http::rate_limit::RateLimiter;
 use crate::oauth::client::Client;
 use crate::oauth::client_auth::{self, PresentedCredentials};
@@ -10,13 +16,38 @@ use crate::oauth::context::OAuthContext;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 
+/// The form of /token, /introspect or /revoke with its client authenticated (`client_auth`),
+/// within the client's request rate. An extractor: a request that fails here is answered in
+/// the token endpoint's error shape before the handler runs.
 pub struct ClientForm {
     pub client: Client,
     params: Params,
 }
 
+impl FromRequest<AppState> for ClientForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let ClientIp(ip) = match ClientIp::from_request_parts(&mut parts, state).await {
+            Ok(ip) => ip,
+            Err(never) => match never {},
+        };
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let keys = state.keys.current();
+        let ctx = state.oauth(&keys, state.clock.now());
+        let limits = (&*state.rate_limiter, state.config.rate_limits.client);
+        Self::read(&ctx, limits, &headers, &body, ip)
+            .await
+            .map_err(|e| TokenEndpointError(e).into_response())
+    }
+}
+
 impl ClientForm {
-    pub async fn read(
+    async fn read(
         ctx: &OAuthContext<'_>,
         limits: (&RateLimiter, u32),
         headers: &HeaderMap,

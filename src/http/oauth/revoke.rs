@@ -1,8 +1,7 @@
 //! `/revoke` (RFC 7009).
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::form::ClientForm;
@@ -16,27 +15,16 @@ use crate::oauth::revocation;
 pub async fn revoke(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
+    form: ClientForm,
 ) -> Response {
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
-    let result = async {
-        let form = ClientForm::read(
-            &ctx,
-            (&state.rate_limiter, state.config.rate_limits.client),
-            &headers,
-            &body,
-            ip,
-        )
-        .await?;
-        let token = form
-            .get("token")
-            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-        revocation::revoke(&ctx, &form.client, token).await?;
-        Ok(form.client.id().to_owned())
-    }
-    .await;
+    let result = match form.get("token") {
+        Some(token) => revocation::revoke(&ctx, &form.client, token)
+            .await
+            .map(|()| form.client.id().to_owned()),
+        None => Err(OAuthError::invalid_request("token is missing")),
+    };
     match result {
         Ok(client_id) => {
             let event = Event::new(Kind::TokenRevoked)

@@ -1,32 +1,23 @@
 //! `/token` (RFC 6749 §3.2).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::http::client_ip::ClientIp;
 use crate::http::error::TokenEndpointError;
 use crate::http::oauth::form::ClientForm;
-use crate::http::rate_limit::RateLimiter;
 use crate::oauth::context::OAuthContext;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant::authorization_code::{self, CodeExchange};
 use crate::oauth::grant::{GrantType, TokenResponse, client_credentials, refresh_token};
 use crate::oauth::resource;
 
-pub async fn token(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn token(State(state): State<AppState>, form: ClientForm) -> Response {
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
-    let limits = (&*state.rate_limiter, state.config.rate_limits.client);
-    match handle(&ctx, limits, &headers, &body, ip).await {
+    match handle(&ctx, &form).await {
         Ok(response) => {
             let mut response = Json(response).into_response();
             let h = response.headers_mut();
@@ -38,14 +29,7 @@ pub async fn token(
     }
 }
 
-async fn handle(
-    ctx: &OAuthContext<'_>,
-    limits: (&RateLimiter, u32),
-    headers: &HeaderMap,
-    body: &[u8],
-    ip: std::net::IpAddr,
-) -> Result<TokenResponse, OAuthError> {
-    let form = ClientForm::read(ctx, limits, headers, body, ip).await?;
+async fn handle(ctx: &OAuthContext<'_>, form: &ClientForm) -> Result<TokenResponse, OAuthError> {
     let client = &form.client;
     let grant_type = form
         .get("grant_type")

@@ -39,22 +39,12 @@ pub fn presented_token(
 ) -> Result<Option<String>, BearerError> {
     let invalid =
         |why: &'static str| BearerError(Some(OAuthError::new(ErrorCode::InvalidRequest, why)));
-    let from_header = match headers.get(header::AUTHORIZATION) {
-        Some(value) => {
-            let value = value
-                .to_str()
-                .map_err(|_| invalid("malformed Authorization header"))?;
-            match value.split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                {
-                    Some(token.trim().to_owned())
-                }
-                _ => return Err(BearerError(None)),
-            }
-        }
-        None => None,
-    };
+    let from_header = crate::http::bearer::from_headers(headers)
+        .map_err(|_| invalid("malformed Authorization header"))?;
+    // Another scheme (or an empty Bearer) is not a token, and not a fallback to the body.
+    if from_header.is_none() && headers.contains_key(header::AUTHORIZATION) {
+        return Err(BearerError(None));
+    }
     let form_encoded = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

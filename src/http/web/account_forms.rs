@@ -322,12 +322,18 @@ account_form!(end_session, |ctx, form| {
 account_form!(end_other_sessions, |ctx, form| {
     let _ = &form;
     let this_session = session::id_hash(&ctx.session).unwrap_or_default();
+    let now = ctx.state.clock.now();
+    let ttl = ctx.state.config.lifetimes.access_token;
     let ended = ctx
         .state
         .accounts()
-        .end_other_sessions(&ctx.signed_in.user.id, &this_session)
+        .end_other_sessions(&ctx.signed_in.user.id, &this_session, now, ttl)
         .await?;
-    ctx.record(ctx.audit("sessions_ended").with("sessions_ended", ended));
+    ctx.record(
+        ctx.audit("sessions_ended")
+            .with("sessions_ended", ended.sessions)
+            .with("grants_revoked", ended.grants),
+    );
     Ok(ctx.done("session_ended"))
 });
 

@@ -63,6 +63,7 @@ pub fn issue(
         gid: jti.clone(),
         jti,
         role: None,
+        account_epoch: None,
     };
     let access_token = access_token::sign(ctx.keys, &claims)?;
     ctx.audit

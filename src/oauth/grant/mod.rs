@@ -102,7 +102,7 @@ pub(crate) struct SignedTokens {
 /// The scopes a user's tokens carry: what was granted, less `admin` unless the account has
 /// the admin role now (checked at every issue, so a demoted admin's refresh loses it).
 pub fn scopes_for_user(granted: &Scopes, user: &UserRecord) -> Scopes {
-    if user.role == crate::account::user::Role::Admin.as_str() {
+    if user.role == crate::store::Role::Admin {
         granted.clone()
     } else {
         granted.without(crate::oauth::scope::ADMIN)
@@ -135,7 +135,8 @@ impl Signed<'_> {
             gid: self.grant_id.to_owned(),
             role: scopes
                 .contains(crate::oauth::scope::ROLES)
-                .then(|| self.user.role.clone()),
+                .then(|| self.user.role.as_str().to_owned()),
+            account_epoch: Some(self.user.access_epoch),
         };
         let access_token = access_token::sign(ctx.keys, &access)?;
         let event = crate::audit::Event::new(crate::audit::Kind::TokenIssued)

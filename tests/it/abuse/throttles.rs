@@ -8,6 +8,8 @@ crate::on_both_backends!(
     signup_is_limited_per_address_with_retry_after,
     behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own,
     wrong_client_secrets_lock_that_client_from_that_address,
+    go_oauth2_clients_never_lock_themselves_out,
+    a_success_clears_the_client_and_address_count,
     every_endpoint_family_is_rate_limited_per_address,
     the_sign_in_lockout_holds_on_every_instance,
     a_client_is_rate_limited_wherever_it_comes_from,
@@ -341,5 +343,174 @@ async fn a_client_is_rate_limited_wherever_it_comes_from(db: TestDb) {
         statuses,
         [(200, false), (200, false), (200, false), (429, true)]
     );
+    app.stop().await;
+}
+
+/// What Go's `golang.org/x/oauth2` does with its default `AuthStyleAutoDetect` in a process
+/// that has not probed the server yet: the credentials in `Authorization: Basic` (each
+/// query-escaped, an empty secret too), and on any error the same request again with them in
+/// the body (`client_secret` only when not empty). Returns both statuses (0: no retry).
+async fn go_oauth2_round(
+    app: &TestApp,
+    path: &str,
+    (id, secret): (&str, &str),
+    form: &[(&str, &str)],
+    from: &str,
+) -> (u16, u16) {
+    let escape = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:{}", escape(id), escape(secret)),
+    );
+    let first = app
+        .http
+        .post(app.url(path))
+        .header("authorization", format!("Basic {basic}"))
+        .header("x-forwarded-for", from)
+        .form(form)
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+        .as_u16();
+    if first == 200 {
+        return (first, 0);
+    }
+    let mut body: Vec<(&str, &str)> = form.to_vec();
+    body.push(("client_id", id));
+    if !secret.is_empty() {
+        body.push(("client_secret", secret));
+    }
+    let second = app
+        .http
+        .post(app.url(path))
+        .header("x-forwarded-for", from)
+        .form(&body)
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+        .as_u16();
+    (first, second)
+}
+
+async fn go_oauth2_clients_never_lock_themselves_out(db: TestDb) {
+    use munjigi::oauth::client::{AuthMethod, NewClient};
+    use munjigi::oauth::grant::GrantType;
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.trusted_proxies(&["127.0.0.1/32"])
+    })
+    .await;
+    // A client_secret_post machine client, as a Go service with clientcredentials.Config.
+    let post = app
+        .register(NewClient {
+            name: "Go job".into(),
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: "api.read".into(),
+            ..crate::common::fixtures::web_client(AuthMethod::ClientSecretPost, true)
+        })
+        .await;
+    let secret = post.secret.clone().unwrap_or_default();
+    // A public client (no secret): Go sends `Basic base64("id:")`.
+    let public = app.client(AuthMethod::None, true).await;
+    let from = "198.51.100.20";
+    for round in 0..15 {
+        let (post_first, post_second) = go_oauth2_round(
+            &app,
+            "/token",
+            (&post.id, &secret),
+            &[("grant_type", "client_credentials")],
+            from,
+        )
+        .await;
+        let (first, second) = go_oauth2_round(
+            &app,
+            "/revoke",
+            (&public.id, ""),
+            &[("token", "not-a-token-of-anyone")],
+            from,
+        )
+        .await;
+        assert!(
+            post_first == 200 || post_second == 200,
+            "round {round}: the client_secret_post client got {post_first} then {post_second}"
+        );
+        assert!(
+            first == 200 || second == 200,
+            "round {round}: the public client got {first} then {second}"
+        );
+    }
+    // RFC 6749 §2.3.1: Basic is accepted from a client issued a secret, whatever it registered.
+    let (first, _) = go_oauth2_round(
+        &app,
+        "/token",
+        (&post.id, &secret),
+        &[("grant_type", "client_credentials")],
+        "203.0.113.50",
+    )
+    .await;
+    assert_eq!(first, 200, "Basic works for a client_secret_post client");
+    app.stop().await;
+}
+
+async fn a_success_clears_the_client_and_address_count(db: TestDb) {
+    let app = crate::common::spawn_app_tweaked(&db, munjigi::clock::Clock::system(), |b| {
+        b.trusted_proxies(&["127.0.0.1/32"])
+    })
+    .await;
+    let machine = app.machine().await;
+    let secret = machine.secret.clone().unwrap_or_default();
+    let attempt = |secret: String| {
+        let app = &app;
+        let id = machine.id.clone();
+        async move {
+            app.http
+                .post(app.url("/token"))
+                .basic_auth(id, Some(secret))
+                .header("x-forwarded-for", "198.51.100.30")
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .expect("an answer")
+                .status()
+                .as_u16()
+        }
+    };
+    // Nine wrong secrets (one short of a lock), a right one, nine wrong again: only the
+    // count since the success matters, so the right secret still works.
+    for round in 0..3 {
+        for n in 0..9 {
+            assert_eq!(attempt(format!("wrong-{n}")).await, 401, "{round}/{n}");
+        }
+        assert_eq!(attempt(secret.clone()).await, 200, "round {round}");
+    }
+    // A secret sent where the client did not register it is refused, but not counted: it was
+    // not compared.
+    for n in 0..12 {
+        let r = app
+            .http
+            .post(app.url("/token"))
+            .header("x-forwarded-for", "198.51.100.31")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", machine.id.as_str()),
+                ("client_secret", secret.as_str()),
+            ])
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(r.status().as_u16(), 401, "{n}");
+    }
+    let right = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(&machine.id, Some(&secret))
+        .header("x-forwarded-for", "198.51.100.31")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(right.status().as_u16(), 200);
     app.stop().await;
 }
