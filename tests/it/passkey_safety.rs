@@ -236,7 +236,9 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
         browser.type_into("#username", username).await;
         browser.type_into("#password", PASSWORD).await;
         browser.click("button[type=submit]").await;
-        browser.wait_for_url(&app.url("/")).await;
+        // Signed in once at home (the login page's own address starts with the root too).
+        let home = browser.wait_for_exact_url(&app.url("/")).await;
+        assert_eq!(home, app.url("/"), "{lang}: signed in with the password");
         browser.goto(&app.url("/account")).await;
         let html = browser.source().await;
         assert!(

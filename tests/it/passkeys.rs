@@ -98,7 +98,9 @@ async fn passkeys_register_then_sign_in_alone_and_as_second_step(db: TestDb) {
 
         // Register: signed in with the password, on the account page.
         password_sign_in(&browser, &app, "/login", username).await;
-        browser.wait_for_url(&app.url("/")).await;
+        // Signed in once at home (the login page's own address starts with the root too).
+        let home = browser.wait_for_exact_url(&app.url("/")).await;
+        assert_eq!(home, app.url("/"), "{lang}: signed in with the password");
         browser.goto(&app.url("/account")).await;
         let html = browser.source().await;
         assert!(

@@ -234,6 +234,19 @@ impl Session<'_> {
         }
     }
 
+    /// Waits up to ~10 s for the browser to be exactly at `url`. A prefix will not do for the
+    /// site's root: every page of the site starts with it, the page being left included.
+    pub async fn wait_for_exact_url(&self, url: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let at = self.url().await;
+            if at == url || Instant::now() >= deadline {
+                return at;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn close(mut self) {
         self.open = false;
         self.call(reqwest::Method::DELETE, "", None).await;
