@@ -283,6 +283,20 @@ impl AppState {
         }
     }
 
+    /// The signing keys as an operator lists and rotates them.
+    pub fn key_admin(&self) -> crate::keys::admin::KeyAdmin<'_> {
+        crate::keys::admin::KeyAdmin {
+            store: &self.store,
+            kek: self.keys.kek(),
+            publish_secs: self.config.keys.publish,
+        }
+    }
+
+    /// The audit trail as operators read it.
+    pub fn audit_trail(&self) -> crate::audit::AuditTrail<'_> {
+        crate::audit::AuditTrail { store: &self.store }
+    }
+
     /// What the protocol code needs, for one request at `now` with the keys of that moment.
     pub fn oauth<'a>(&'a self, keys: &'a KeySet, now: i64) -> OAuthContext<'a> {
         OAuthContext {

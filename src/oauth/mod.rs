@@ -3,6 +3,7 @@
 pub mod access_token;
 pub mod authorize;
 pub mod client;
+mod client_admin;
 pub mod client_auth;
 pub mod client_cache;
 pub mod client_update;
