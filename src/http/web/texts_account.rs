@@ -23,6 +23,26 @@ pub struct AccountTexts {
     pub resend_verification: &'static str,
     pub verification_sent: &'static str,
     pub mail_not_sent: &'static str,
+    /// The confirmation page when the browser is not signed in to the link's account.
+    pub verify_for_account: &'static str,
+    pub verify_needs_password: &'static str,
+    pub verify_sign_in_first: &'static str,
+    pub verify_not_mine: &'static str,
+
+    // What the first proof of an address removed, and what remains after a reset.
+    pub ways_removed: &'static str,
+    pub ways_remaining: &'static str,
+    pub only_password_left: &'static str,
+    pub way_earlier_password: &'static str,
+    /// Followed by the provider.
+    pub way_provider: &'static str,
+    /// Followed by the passkey's name.
+    pub way_passkey: &'static str,
+    pub way_authenticator: &'static str,
+    /// Asking again who this is on the account page.
+    pub reauth_password_hint: &'static str,
+    pub reauth_code_hint: &'static str,
+    pub reauth_recent_hint: &'static str,
 
     // Forgotten password.
     pub forgot_link: &'static str,
@@ -133,6 +153,20 @@ pub static KO: AccountTexts = AccountTexts {
     email_verified_badge: "확인됨",
     resend_verification: "확인 메일 다시 보내기",
     verification_sent: "확인 메일을 보냈습니다. 메일의 링크를 여세요.",
+    verify_for_account: "확인할 계정:",
+    verify_needs_password: "이 링크는 아래 계정의 이메일 주소를 확인합니다. 확인하려면 이 계정의 비밀번호를 입력하세요.",
+    verify_sign_in_first: "이 계정에 먼저 로그인한 뒤 링크를 다시 여세요.",
+    verify_not_mine: "제가 만든 계정이 아닙니다: 비밀번호를 재설정해 계정 가져오기",
+    ways_removed: "주소가 확인되기 전에 추가된 다음 로그인 방법은 지워졌고, 다른 모든 기기에서 로그아웃되었습니다:",
+    ways_remaining: "새 비밀번호 말고도 다음 방법으로 이 계정에 로그인할 수 있습니다. 모르는 것이 있으면 계정 페이지에서 지우세요:",
+    only_password_left: "이제 새 비밀번호로만 로그인할 수 있습니다.",
+    way_earlier_password: "주소 확인 전에 정해진 비밀번호 (새 비밀번호로 바뀜)",
+    way_provider: "연결된 로그인:",
+    way_passkey: "패스키:",
+    way_authenticator: "인증 앱 (복구 코드 포함)",
+    reauth_password_hint: "계정에 로그인하는 방법을 바꾸려면 현재 비밀번호가 필요합니다.",
+    reauth_code_hint: "계정에 로그인하는 방법을 바꾸려면 인증 앱의 코드(또는 복구 코드)가 필요합니다.",
+    reauth_recent_hint: "계정에 로그인하는 방법을 바꾸려면 5분 안에 로그인했어야 합니다.",
     mail_not_sent: "지금은 메일을 보낼 수 없습니다. 잠시 후 다시 시도하세요.",
 
     forgot_link: "비밀번호를 잊으셨나요?",
@@ -236,6 +270,20 @@ pub static EN: AccountTexts = AccountTexts {
     email_verified_badge: "confirmed",
     resend_verification: "Send the confirmation again",
     verification_sent: "We sent a confirmation message. Open the link in it.",
+    verify_for_account: "Account:",
+    verify_needs_password: "This link confirms the email address of the account below. To confirm it, enter the account's password.",
+    verify_sign_in_first: "Sign in to this account first, then open the link again.",
+    verify_not_mine: "I did not start this account: reset its password to claim it",
+    ways_removed: "These ways in were added before the address was confirmed and have been removed, and every other device was signed out:",
+    ways_remaining: "Besides the new password, these still open your account. Remove any you do not recognise on your account page:",
+    only_password_left: "The new password is now the only way in.",
+    way_earlier_password: "the password set before the address was confirmed (replaced by the new one)",
+    way_provider: "sign-in through the linked provider",
+    way_passkey: "the passkey",
+    way_authenticator: "the authenticator app (and its recovery codes)",
+    reauth_password_hint: "Changing how your account signs in asks for your current password.",
+    reauth_code_hint: "Changing how your account signs in asks for a code from your authenticator app (or a recovery code).",
+    reauth_recent_hint: "Changing how your account signs in needs a sign-in within the last 5 minutes.",
     mail_not_sent: "No mail can be sent right now. Try again later.",
 
     forgot_link: "Forgot your password?",
