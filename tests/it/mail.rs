@@ -7,7 +7,7 @@ use munjigi::clock::Clock;
 use munjigi::oauth::client::AuthMethod;
 
 use munjigi::config::FederationConfig;
-use munjigi::store::PasskeyRecord;
+use munjigi::store::{IdentityRecord, PasskeyRecord};
 
 use crate::common::browser::{Browser, hidden, location};
 use crate::common::fixtures::{PASSWORD, jwt_claims};
@@ -221,7 +221,19 @@ async fn forgot(app: &TestApp, login: &str) -> (u16, String) {
 async fn password_reset_by_mail_ends_every_session_and_is_single_use(db: TestDb) {
     let sink = SmtpSink::start().await;
     let app = app_with_mail(&db, &sink, Clock::system()).await;
-    app.user("minji").await;
+    let minji_id = app.user("minji").await;
+    // A provider of her own linked (her address is proven: a reset keeps it, and says so).
+    app.store
+        .link_identity(&IdentityRecord {
+            provider: "kakao".into(),
+            subject: "k-minji".into(),
+            user_id: minji_id.clone(),
+            email: None,
+            hd: None,
+            created_at: app.clock.now(),
+        })
+        .await
+        .expect("link");
     let c = app.client(AuthMethod::ClientSecretBasic, true).await;
     // Signed in somewhere, with a refresh token.
     let signed_in = Browser::new(&app);
@@ -291,11 +303,28 @@ async fn password_reset_by_mail_ends_every_session_and_is_single_use(db: TestDb)
         )
         .await;
     assert_eq!(done.status(), 200);
+    let said = done.text().await.unwrap_or_default();
+    assert!(said.contains("signed out everywhere"), "{said}");
+    // What still opens the account is listed, with the way to remove it.
     assert!(
-        done.text()
-            .await
-            .unwrap_or_default()
-            .contains("signed out everywhere")
+        said.contains("these still open your account") && said.contains("provider kakao"),
+        "{said}"
+    );
+    assert!(said.contains("href=\"/account\""), "{said}");
+    assert!(!said.contains("have been removed"), "{said}");
+    let reset_mail = sink.next().await;
+    assert!(reset_mail.subject.contains("Your password was reset"));
+    assert!(
+        reset_mail.body.contains("linked provider kakao")
+            && reset_mail.body.contains(&app.url("/account"))
+            && !reset_mail.body.contains("have been removed"),
+        "{}",
+        reset_mail.body
+    );
+    assert_eq!(
+        app.store.identities_of(&minji_id).await.expect("store").len(),
+        1,
+        "a proven address's reset removes no way in"
     );
 
     // Everything the old password opened is closed.
