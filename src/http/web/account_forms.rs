@@ -587,5 +587,5 @@ pub async fn link(
         Ok(proof) => proof,
         Err(refused) => return Ok(refused),
     };
-    start_link(&ctx.state, &page, &ctx.session, &provider, proof.user_id()).await
+    start_link(&ctx.state, &page, &ctx.session, &provider, &proof).await
 }
