@@ -497,8 +497,10 @@ async fn an_account_without_password_needs_a_recent_sign_in_or_its_code(db: Test
     let kakao = Stub::start(Flavor::Kakao, Person::new("k-2", "k2@kakao.example", true)).await;
     let clock = Clock::fixed(1_800_000_000);
     let app = spawn_app_tweaked(&db, clock.clone(), |b| {
-        let mut federation = munjigi::config::FederationConfig::default();
-        federation.kakao = Some(oauth(&kakao));
+        let federation = munjigi::config::FederationConfig {
+            kakao: Some(oauth(&kakao)),
+            ..Default::default()
+        };
         b.federation(federation)
     })
     .await;

@@ -322,7 +322,11 @@ async fn password_reset_by_mail_ends_every_session_and_is_single_use(db: TestDb)
         reset_mail.body
     );
     assert_eq!(
-        app.store.identities_of(&minji_id).await.expect("store").len(),
+        app.store
+            .identities_of(&minji_id)
+            .await
+            .expect("store")
+            .len(),
         1,
         "a proven address's reset removes no way in"
     );
@@ -449,8 +453,10 @@ async fn without_mail_there_is_no_reset_page() {
 /// An app with mail and a Kakao upstream.
 async fn app_with_mail_and_kakao(db: &TestDb, sink: &SmtpSink, kakao: &Stub) -> TestApp {
     let url = sink.url.clone();
-    let mut federation = FederationConfig::default();
-    federation.kakao = Some(crate::federation::oauth(kakao));
+    let federation = FederationConfig {
+        kakao: Some(crate::federation::oauth(kakao)),
+        ..Default::default()
+    };
     spawn_app_tweaked(db, Clock::system(), move |b| {
         b.smtp(url, FROM).federation(federation)
     })

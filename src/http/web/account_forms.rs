@@ -572,6 +572,7 @@ account_form!(passkey_remove, |ctx, form| {
 
 /// `POST /account/link/{provider}`: linking another provider is a new way in, so it asks
 /// again who this is before the round trip starts.
+#[allow(clippy::too_many_arguments)] // axum extractors, one per argument
 pub async fn link(
     State(state): State<AppState>,
     page: Page,
