@@ -314,4 +314,19 @@ mod tests {
         long_name.name = Some("가".repeat(NAME_MAX + 1));
         assert_eq!(validate(&long_name), [InvalidUser::NameTooLong]);
     }
+
+    #[test]
+    fn problems_read_as_sentences() {
+        let said = describe(&[InvalidUser::PasswordCommon, InvalidUser::Email]);
+        assert_eq!(
+            said,
+            "That password is too common or too easy to guess. Choose another. \
+             The email address is not valid."
+        );
+        assert!(
+            !CreateUserError::Invalid(vec![InvalidUser::PasswordTooShort])
+                .to_string()
+                .contains("PasswordTooShort")
+        );
+    }
 }

@@ -394,4 +394,44 @@ mod tests {
         let attempt = signup_attempt("en", "a@example.com", "https://l/login", "https://l/forgot");
         assert!(attempt.body.contains("https://l/forgot"));
     }
+
+    #[test]
+    fn a_reset_mail_lists_what_went_and_what_stays() {
+        let removed = [
+            Way::EarlierPassword,
+            Way::Provider("kakao"),
+            Way::Authenticator,
+        ];
+        let remaining = [Way::Passkey("Phone")];
+        let en = password_was_reset(
+            "en",
+            "a@example.com",
+            "alice",
+            &removed,
+            &remaining,
+            "https://l/account",
+        );
+        assert!(en.body.contains("have been removed") && en.body.contains("linked provider kakao"));
+        assert!(en.body.contains("the passkey \"Phone\"") && en.body.contains("https://l/account"));
+        let only = password_was_reset(
+            "ko",
+            "a@example.com",
+            "alice",
+            &[],
+            &[],
+            "https://l/account",
+        );
+        assert!(only.body.contains("새 비밀번호로만") && !only.body.contains("지워졌습니다"));
+        let unproven =
+            signup_attempt_unproven("en", "a@example.com", "squatter", "https://l/forgot");
+        assert!(unproven.body.contains("squatter") && unproven.body.contains("claim it"));
+        let added = passkey_added(
+            "ko",
+            "a@example.com",
+            "alice",
+            "Laptop",
+            "https://l/account",
+        );
+        assert!(added.subject.contains("패스키") && added.body.contains("Laptop"));
+    }
 }
