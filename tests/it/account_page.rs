@@ -19,7 +19,7 @@ on_both_backends!(
     a_new_address_counts_only_once_its_link_is_used,
     deleting_the_account_needs_its_password,
     changes_to_how_the_account_is_entered_ask_again_who_this_is,
-    an_account_without_password_needs_a_recent_sign_in_or_its_code,
+    an_account_without_password_needs_a_recent_sign_in,
 );
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
@@ -493,7 +493,7 @@ async fn changes_to_how_the_account_is_entered_ask_again_who_this_is(db: TestDb)
 
 /// An account that signs in only through a provider has no password to give: a sign-in of
 /// the last 5 minutes stands for it.
-async fn an_account_without_password_needs_a_recent_sign_in_or_its_code(db: TestDb) {
+async fn an_account_without_password_needs_a_recent_sign_in(db: TestDb) {
     let kakao = Stub::start(Flavor::Kakao, Person::new("k-2", "k2@kakao.example", true)).await;
     let clock = Clock::fixed(1_800_000_000);
     let app = spawn_app_tweaked(&db, clock.clone(), |b| {

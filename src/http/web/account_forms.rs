@@ -299,18 +299,6 @@ account_form!(resend_verification, |ctx, form| {
 });
 
 account_form!(password, |ctx, form| {
-    // The new password's rules first: a weak one is refused before anything is checked.
-    let user = &ctx.signed_in.user;
-    let problems = crate::account::user::password_problems(
-        &form.new_password,
-        &user.username,
-        user.email.as_deref().unwrap_or_default(),
-    );
-    if !problems.is_empty() {
-        return ctx
-            .self_service_error(SelfServiceError::Invalid(problems))
-            .await;
-    }
     let proof = match ctx.prove(&form).await? {
         Ok(proof) => proof,
         Err(refused) => return Ok(refused),
