@@ -20,6 +20,7 @@ on_both_backends!(
     deleting_the_account_needs_its_password,
     changes_to_how_the_account_is_entered_ask_again_who_this_is,
     an_account_without_password_needs_a_recent_sign_in,
+    an_account_without_password_gives_its_authenticator_code,
 );
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
@@ -549,4 +550,57 @@ async fn an_account_without_password_needs_a_recent_sign_in(db: TestDb) {
     assert_eq!(location(&set), "/account?done=password_changed");
     let user = app.store.user(&id).await.expect("store").expect("user");
     assert!(user.password_hash.is_some());
+}
+
+/// With an authenticator app, an account without a password gives a code from it: a recent
+/// sign-in is no longer enough.
+async fn an_account_without_password_gives_its_authenticator_code(db: TestDb) {
+    let kakao = Stub::start(Flavor::Kakao, Person::new("k-3", "k3@kakao.example", true)).await;
+    let clock = Clock::fixed(1_800_000_000);
+    let app = spawn_app_tweaked(&db, clock.clone(), |b| {
+        let federation = munjigi::config::FederationConfig {
+            kakao: Some(oauth(&kakao)),
+            ..Default::default()
+        };
+        b.federation(federation)
+    })
+    .await;
+    let browser = Browser::new(&app);
+    let login = browser.get("/login").await.text().await.unwrap_or_default();
+    travel(&browser, browser.get(&button(&login, "kakao")).await).await;
+    let id = linked(&app, "kakao", "k-3").await.expect("an account");
+    // Set up within minutes of the sign-in.
+    let (secret, _) = crate::two_factor::enrol(&app, &browser).await;
+    let user = app.store.user(&id).await.expect("store").expect("user");
+    clock.advance(60);
+    let page = browser
+        .get("/account")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains("name=\"code\""),
+        "the page asks for a code: {page}"
+    );
+
+    let refused = post_form(&browser, "/account/delete", &[("confirm", &user.username)]).await;
+    assert_eq!(refused.status(), 401, "a recent sign-in is not enough now");
+    let wrong = post_form(
+        &browser,
+        "/account/delete",
+        &[("confirm", &user.username), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    assert!(app.store.user(&id).await.expect("store").is_some());
+    let code = crate::two_factor::totp(&secret, app.clock.now());
+    let deleted = post_form(
+        &browser,
+        "/account/delete",
+        &[("confirm", &user.username), ("code", &code)],
+    )
+    .await;
+    assert_eq!(deleted.status(), 200);
+    assert!(app.store.user(&id).await.expect("store").is_none());
 }
