@@ -53,6 +53,27 @@ async fn scroll_to(browser: &Session<'_>, id: &str) {
         .await;
 }
 
+/// Waits (up to 5 s) until the script has shown the button with `id` and it can be pressed.
+async fn wait_until_shown(browser: &Session<'_>, id: &str) {
+    for _ in 0..50 {
+        let ready = browser
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({
+                    "script": "var b = document.getElementById(arguments[0]); return !!b && !b.hidden && !b.disabled;",
+                    "args": [id],
+                })),
+            )
+            .await;
+        if ready == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("#{id} never became usable");
+}
+
 /// Signs the browser out by forgetting munjigi's cookies (WebDriver deletes the cookies of
 /// the page it is on: go to munjigi first).
 async fn forget_cookies(browser: &Session<'_>, app: &TestApp) {
@@ -114,6 +135,7 @@ async fn passkeys_register_then_sign_in_alone_and_as_second_step(db: TestDb) {
         );
         browser.type_into("#passkey-name", "Laptop").await;
         // A passkey is a new way in: a signed-in browser alone cannot add one.
+        wait_until_shown(&browser, "passkey-add").await;
         browser.click("#passkey-add").await;
         let mut html = String::new();
         for _ in 0..50 {
@@ -135,6 +157,7 @@ async fn passkeys_register_then_sign_in_alone_and_as_second_step(db: TestDb) {
                 .is_empty()
         );
         browser.type_into("#passkey-password", PASSWORD).await;
+        wait_until_shown(&browser, "passkey-add").await;
         browser.click("#passkey-add").await;
         let at = browser
             .wait_for_url(&app.url("/account?done=passkey_added"))
