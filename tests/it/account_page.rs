@@ -9,7 +9,7 @@ use crate::common::fixtures::{PASSWORD, Registered, auth_url};
 use crate::common::smtp::SmtpSink;
 use crate::common::upstream::{Flavor, Person, Stub};
 use crate::common::{TestApp, TestDb, spawn_app, spawn_app_tweaked};
-use crate::federation::{app_with, button, linked, oauth, travel};
+use crate::federation::{app_with, linked, oauth, press, travel};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -507,7 +507,7 @@ async fn an_account_without_password_needs_a_recent_sign_in(db: TestDb) {
     .await;
     let browser = Browser::new(&app);
     let login = browser.get("/login").await.text().await.unwrap_or_default();
-    travel(&browser, browser.get(&button(&login, "kakao")).await).await;
+    travel(&browser, press(&browser, &login, "kakao").await).await;
     let id = linked(&app, "kakao", "k-2").await.expect("an account");
     let page = browser
         .get("/account")
@@ -539,7 +539,7 @@ async fn an_account_without_password_needs_a_recent_sign_in(db: TestDb) {
 
     // Signed in again: within 5 minutes the first password is set.
     let login = browser.get("/login").await.text().await.unwrap_or_default();
-    travel(&browser, browser.get(&button(&login, "kakao")).await).await;
+    travel(&browser, press(&browser, &login, "kakao").await).await;
     clock.advance(4 * 60);
     let set = post_form(
         &browser,
@@ -567,7 +567,7 @@ async fn an_account_without_password_gives_its_authenticator_code(db: TestDb) {
     .await;
     let browser = Browser::new(&app);
     let login = browser.get("/login").await.text().await.unwrap_or_default();
-    travel(&browser, browser.get(&button(&login, "kakao")).await).await;
+    travel(&browser, press(&browser, &login, "kakao").await).await;
     let id = linked(&app, "kakao", "k-3").await.expect("an account");
     // Set up within minutes of the sign-in.
     let (secret, _) = crate::two_factor::enrol(&app, &browser).await;
