@@ -537,6 +537,14 @@ async fn a_reset_claims_an_account_someone_else_started_with_the_address(db: Tes
     .await;
     let linked_back = crate::federation::travel(&attacker, started).await;
     assert_eq!(linked_back.url().path(), "/account");
+    // Linking is told to the account's address — the victim's, who does not know the account.
+    let told_link = sink.next().await;
+    assert_eq!(told_link.to, "victim@example.com");
+    assert!(
+        told_link.subject.contains("linked"),
+        "{}",
+        told_link.subject
+    );
     assert_eq!(
         crate::federation::linked(&app, "kakao", "k-evil")
             .await
