@@ -230,6 +230,14 @@ impl AppState {
         }
     }
 
+    /// Asking again who this is, before a change to how an account is entered.
+    pub fn reauth(&self) -> crate::account::reauth::Reauth<'_> {
+        crate::account::reauth::Reauth {
+            accounts: self.accounts(),
+            second_factors: self.second_factors(),
+        }
+    }
+
     /// Second factors (authenticator apps, recovery codes).
     pub fn second_factors(&self) -> crate::account::second_factor::SecondFactors<'_> {
         crate::account::second_factor::SecondFactors {

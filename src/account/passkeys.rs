@@ -15,6 +15,7 @@ use webauthn_rs::prelude::{
 
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use super::reauth::Reauthenticated;
 use crate::store::{PasskeyRecord, Store, StoreError, UserRecord};
 
 /// Longest passkey name kept.
@@ -106,11 +107,14 @@ impl Passkeys<'_> {
         self.store.passkeys_of(user_id).await
     }
 
-    /// The options for `navigator.credentials.create`, and the state to keep.
+    /// The options for `navigator.credentials.create`, and the state to keep. A passkey is
+    /// a new way in: its owner must just have proved who they are (`reauth`), and only a
+    /// ceremony started here can finish a registration.
     pub async fn start_registration(
         &self,
-        user: &UserRecord,
+        proof: &Reauthenticated,
     ) -> Result<(CreationChallengeResponse, Ceremony), PasskeyError> {
+        let user = proof.user();
         let existing = self.store.passkeys_of(&user.id).await?;
         let exclude = existing
             .iter()
@@ -266,8 +270,15 @@ impl Passkeys<'_> {
         Ok((record.user_id, methods(result.backup_eligible())))
     }
 
-    pub async fn remove(&self, user_id: &str, credential_id: &str) -> Result<bool, StoreError> {
-        self.store.delete_passkey(user_id, credential_id).await
+    /// Removes one of the account's passkeys, its owner having just proved who they are.
+    pub async fn remove(
+        &self,
+        proof: &Reauthenticated,
+        credential_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .delete_passkey(proof.user_id(), credential_id)
+            .await
     }
 }
 

@@ -10,6 +10,7 @@ use crate::keys::Kek;
 use crate::oauth::secret::SecretHasher;
 use crate::store::{LockPolicy, Store, StoreError};
 
+use super::reauth::Reauthenticated;
 use super::throttle::SIGN_IN_ACCOUNT;
 use super::totp;
 
@@ -82,8 +83,14 @@ impl SecondFactors<'_> {
         Ok(self.store.totp_of(user_id).await?.is_some())
     }
 
-    /// Starts setting up an authenticator: a new secret, sealed for the session.
-    pub fn begin_enrolment(&self, user_id: &str, now: i64) -> Result<Enrolment, SecondFactorError> {
+    /// Starts setting up an authenticator, its owner having just proved who they are: a new
+    /// secret, sealed for the session.
+    pub fn begin_enrolment(
+        &self,
+        proof: &Reauthenticated,
+        now: i64,
+    ) -> Result<Enrolment, SecondFactorError> {
+        let user_id = proof.user_id();
         let secret = totp::new_secret();
         let secret_sealed = self
             .kek
@@ -211,8 +218,9 @@ impl SecondFactors<'_> {
         self.store.recovery_codes_left(user_id).await
     }
 
-    pub async fn disable(&self, user_id: &str) -> Result<bool, StoreError> {
-        self.store.disable_totp(user_id).await
+    /// Turns the authenticator off, its owner having just proved who they are.
+    pub async fn disable(&self, proof: &Reauthenticated) -> Result<bool, StoreError> {
+        self.store.disable_totp(proof.user_id()).await
     }
 
     fn open(&self, user_id: &str, sealed: &str) -> Result<Vec<u8>, SecondFactorError> {

@@ -91,10 +91,10 @@ impl SignIn {
         self
     }
 
-    /// Whether it is recent enough to change how the account signs in without being asked
-    /// to prove it again (an account with neither password nor authenticator; a new passkey).
+    /// Whether it is recent enough to stand for the person when their account has neither
+    /// password nor authenticator app (`account::reauth`).
     pub fn is_recent(&self, now: i64) -> bool {
-        now - self.auth_time <= RECENT_SIGN_IN
+        super::reauth::is_recent(self, now)
     }
 
     /// Whether this sign-in may still be used: within the absolute session lifetime.
@@ -102,9 +102,6 @@ impl SignIn {
         now - self.auth_time <= absolute_lifetime
     }
 }
-
-/// How recent a sign-in must be for `SignIn::is_recent`.
-pub const RECENT_SIGN_IN: i64 = 15 * 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordSignInError {
@@ -192,6 +189,7 @@ pub async fn active_user(store: &Store, user_id: &str) -> Result<Option<UserReco
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::reauth::RECENT_SIGN_IN;
 
     #[test]
     fn a_second_factor_adds_its_methods_keeps_the_session_and_renews_auth_time() {

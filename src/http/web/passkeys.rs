@@ -11,8 +11,10 @@ use serde_json::json;
 use tower_sessions::Session;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
+use super::page::Page;
 use super::sign_in::{complete, place, respond};
 use crate::account::passkeys::{Ceremony, PasskeyError};
+use crate::account::reauth::{Offered, ReauthError};
 use crate::account::sign_in::SignIn;
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
@@ -29,6 +31,12 @@ pub struct OptionsBody {
     /// `sign-in` (no username) or `second-factor` (after a password).
     #[serde(default)]
     purpose: String,
+    /// Registering asks again who this is (`account::reauth`): the current password, or a
+    /// code of the authenticator app.
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    code: String,
 }
 
 #[derive(Deserialize)]
@@ -185,11 +193,13 @@ pub async fn sign_in(
     Ok(go(done))
 }
 
-/// `POST /account/passkeys/options`: a challenge to register a new passkey.
+/// `POST /account/passkeys/options`: a challenge to register a new passkey, once the person
+/// has shown again who they are (a passkey is a new way in).
 pub async fn register_options(
     State(state): State<AppState>,
     session: Session,
     csrf: Csrf,
+    device: Device,
     signed_in: MaybeSignedIn,
     Json(body): Json<OptionsBody>,
 ) -> Result<Response, PageError> {
@@ -198,16 +208,39 @@ pub async fn register_options(
         Err((status, code)) => return Ok(refusal(status, code)),
     };
     let now = state.clock.now();
-    if !signed_in.sign_in.is_recent(now) {
-        return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in_again"));
-    }
-    let started = state.passkeys().start_registration(&signed_in.user).await;
+    let offered = Offered {
+        password: body.current_password,
+        code: body.code,
+    };
+    let checked = state
+        .reauth()
+        .check(&signed_in.user, &signed_in.sign_in, offered, device.ip, now)
+        .await;
+    let proof = match checked {
+        Ok(proof) => proof,
+        Err(ReauthError::WrongPassword) => {
+            return Ok(refusal(StatusCode::UNAUTHORIZED, "wrong_password"));
+        }
+        Err(ReauthError::WrongCode) => return Ok(refusal(StatusCode::UNAUTHORIZED, "wrong_code")),
+        Err(ReauthError::SignInAgain) => {
+            return Ok(refusal(StatusCode::UNAUTHORIZED, "sign_in_again"));
+        }
+        Err(ReauthError::Throttled(_)) => {
+            return Ok(refusal(StatusCode::TOO_MANY_REQUESTS, "throttled"));
+        }
+        Err(ReauthError::Sealed(e)) => return Err(PageError::unavailable(e)),
+        Err(ReauthError::Store(e)) => return Err(e.into()),
+        Err(ReauthError::Hash(e)) => return Err(e.into()),
+    };
+    let started = state.passkeys().start_registration(&proof).await;
     offer(&session, started, now).await
 }
 
-/// `POST /account/passkeys`: the new credential, checked and kept.
+/// `POST /account/passkeys`: the new credential, checked and kept; the account's address is
+/// told.
 pub async fn register(
     State(state): State<AppState>,
+    page: Page,
     session: Session,
     csrf: Csrf,
     device: Device,
@@ -230,6 +263,9 @@ pub async fn register(
         .await;
     match added {
         Ok(record) => {
+            state
+                .links()
+                .notify_passkey_added(user, &record.name, page.lang(None).code());
             let event = Event::new(Kind::Account)
                 .user(user.id.clone())
                 .ip(device.ip)
