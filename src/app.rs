@@ -314,7 +314,7 @@ impl AppState {
             settings: &self.tokens,
             clients: &self.clients,
             hasher: &self.hasher,
-            client_throttle: &self.client_throttle,
+            client_throttle: &*self.client_throttle,
             audit: &self.audit,
             metrics: &self.metrics,
             now,
