@@ -230,6 +230,14 @@ impl AppState {
         }
     }
 
+    /// Asking again who this is, before a change to how an account is entered.
+    pub fn reauth(&self) -> crate::account::reauth::Reauth<'_> {
+        crate::account::reauth::Reauth {
+            accounts: self.accounts(),
+            second_factors: self.second_factors(),
+        }
+    }
+
     /// Second factors (authenticator apps, recovery codes).
     pub fn second_factors(&self) -> crate::account::second_factor::SecondFactors<'_> {
         crate::account::second_factor::SecondFactors {
@@ -283,6 +291,20 @@ impl AppState {
         }
     }
 
+    /// The signing keys as an operator lists and rotates them.
+    pub fn key_admin(&self) -> crate::keys::admin::KeyAdmin<'_> {
+        crate::keys::admin::KeyAdmin {
+            store: &self.store,
+            kek: self.keys.kek(),
+            publish_secs: self.config.keys.publish,
+        }
+    }
+
+    /// The audit trail as operators read it.
+    pub fn audit_trail(&self) -> crate::audit::AuditTrail<'_> {
+        crate::audit::AuditTrail { store: &self.store }
+    }
+
     /// What the protocol code needs, for one request at `now` with the keys of that moment.
     pub fn oauth<'a>(&'a self, keys: &'a KeySet, now: i64) -> OAuthContext<'a> {
         OAuthContext {
@@ -292,7 +314,7 @@ impl AppState {
             settings: &self.tokens,
             clients: &self.clients,
             hasher: &self.hasher,
-            client_throttle: &self.client_throttle,
+            client_throttle: &*self.client_throttle,
             audit: &self.audit,
             metrics: &self.metrics,
             now,

@@ -1,9 +1,10 @@
 // munjigi: the passkey buttons. WebAuthn is only reachable from script; every other form of
 // the pages works without it. Buttons carry what they need in data- attributes:
 //   data-passkey="sign-in" | "second-factor" | "register", data-csrf, data-request,
-//   data-failed (the message shown when the prompt fails in the browser), data-name-input
-//   (register). A refusal from the server carries its own message, in the page's language:
-//   what happened, and whether trying again can help.
+//   data-failed (the message shown when the prompt fails in the browser), data-name-input,
+//   data-password-input and data-code-input (register: the proof of who this is). A refusal
+//   from the server carries its own message, in the page's language: what happened, and
+//   whether trying again can help.
 "use strict";
 
 (function () {
@@ -106,9 +107,19 @@
       });
   }
 
+  function valueOf(id) {
+    var input = id ? document.getElementById(id) : null;
+    return input ? input.value : "";
+  }
+
   function register(button) {
     var nameInput = document.getElementById(button.dataset.nameInput);
-    return post("/account/passkeys/options", { csrf: button.dataset.csrf })
+    // A passkey is a new way in: the server asks again who this is.
+    return post("/account/passkeys/options", {
+      csrf: button.dataset.csrf,
+      current_password: valueOf(button.dataset.passwordInput),
+      code: valueOf(button.dataset.codeInput),
+    })
       .then(function (options) {
         var pk = options.publicKey;
         pk.challenge = fromBase64Url(pk.challenge);

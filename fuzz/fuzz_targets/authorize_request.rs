@@ -16,7 +16,7 @@ use munjigi::oauth::authorize::{Next, Pending};
 use munjigi::oauth::params::Params;
 use munjigi::oauth::scope::Scopes;
 use munjigi::oauth::{pkce, redirect};
-use munjigi::oidc::id_token;
+use munjigi::oauth::id_token;
 use munjigi_fuzz::{CLIENT, ISSUER, NOW, client, keys, line};
 
 fuzz_target!(|data: &[u8]| {

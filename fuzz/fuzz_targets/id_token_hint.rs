@@ -12,7 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use munjigi::oauth::params::Params;
-use munjigi::oidc::id_token::{self, IdTokenClaims};
+use munjigi::oauth::id_token::{self, IdTokenClaims};
 use munjigi::oidc::logout;
 use munjigi_fuzz::{CLIENT, ISSUER, Plan, client, header_member, honestly_signed, keys, our_token};
 

@@ -9,11 +9,11 @@ use super::user::{self, InvalidUser, Role};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountAdminError {
-    #[error("no account {0:?}")]
+    #[error("There is no account “{0}” (give its id or username).")]
     NoSuchUser(String),
-    #[error("the password is not acceptable: {0:?}")]
+    #[error("The password cannot be used. {}", user::describe(.0))]
     Password(Vec<InvalidUser>),
-    #[error("not acceptable: {0:?}")]
+    #[error("{}", user::describe(.0))]
     Invalid(Vec<InvalidUser>),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -38,7 +38,7 @@ pub struct ProfileChanges {
 }
 
 /// What ending an account's access took.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ended {
     pub sessions: u64,
     pub grants: u64,

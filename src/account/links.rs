@@ -5,7 +5,10 @@
 //! a few mails per half hour, counted in the shared throttle table, so nobody can make
 //! munjigi flood an inbox.
 
-use crate::mail::{Mailer, messages};
+use std::net::IpAddr;
+
+use crate::mail::Mailer;
+use crate::mail::messages::{self, Way};
 use crate::oauth::secret::{random_token, sha256_hex};
 use crate::store::{
     AccountTokenRecord, EmailChange, LinkPurpose, LockPolicy, StoreError, UserRecord,
@@ -14,6 +17,10 @@ use crate::store::{
 use super::Accounts;
 use super::admin::Ended;
 use super::password::{self, PasswordError};
+use super::proof_of_address::{AddressProof, Removed, WaysIn};
+use super::reauth::Reauthenticated;
+use super::self_service::SelfServiceError;
+use super::sign_in::SignIn;
 use super::user::{self, InvalidUser};
 
 /// An address confirmation link lives a day.
@@ -53,13 +60,20 @@ pub enum ProviderChange {
     Unlinked,
 }
 
-/// What an address link did.
+/// What an address link did. `removed` is `Some` when it was the first proof of the
+/// account's address (`proof_of_address`): every session of the account has ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Confirmed {
     /// The account's address is confirmed.
-    Verified(String),
+    Verified {
+        user_id: String,
+        removed: Option<Removed>,
+    },
     /// The account's address is now the new one, confirmed.
-    Changed(String),
+    Changed {
+        user_id: String,
+        removed: Option<Removed>,
+    },
     /// The account's address changed after the link was sent.
     Stale,
     /// Another account has the new address now.
@@ -78,6 +92,62 @@ pub enum EmailChangeStarted {
     Unavailable,
     /// Mail is on but the account had its share lately.
     NotSent,
+}
+
+/// The account an address link is for, as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkAccount {
+    pub user_id: String,
+    pub username: String,
+    pub has_password: bool,
+}
+
+/// Who used an address link, besides whoever holds the mailbox it went to.
+pub enum LinkUser<'a> {
+    /// Signed in on this browser (to any account: it counts only if it is the link's).
+    SignedIn(&'a SignIn),
+    /// Typed the password of the link's account on its page (throttled like a sign-in).
+    Password { password: String, ip: IpAddr },
+}
+
+/// Why an address link was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// The person must show a way in of the account: sign in to it here, or type its
+    /// password (the password typed, if any, was wrong).
+    #[error("sign in to the account, or give its password")]
+    ShowWayIn,
+    /// The account has no password, and this browser is not signed in to it.
+    #[error("sign in to the account first")]
+    SignInFirst,
+    #[error("throttled for {0} s")]
+    Throttled(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] PasswordError),
+}
+
+impl From<SelfServiceError> for ConfirmError {
+    fn from(e: SelfServiceError) -> Self {
+        match e {
+            SelfServiceError::Throttled(s) => Self::Throttled(s),
+            SelfServiceError::Store(e) => Self::Store(e),
+            SelfServiceError::Hash(e) => Self::Hash(e),
+            _ => Self::ShowWayIn,
+        }
+    }
+}
+
+/// What a password reset did.
+#[derive(Debug)]
+pub struct Reset {
+    pub user: UserRecord,
+    pub ended: Ended,
+    /// `Some` when the reset was the first proof of the account's address.
+    pub removed: Option<Removed>,
+    /// The ways in that remain (each removable on the account page).
+    pub remaining: WaysIn,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,49 +185,165 @@ impl Links<'_> {
         Ok(self.send(mail))
     }
 
+    /// The account an address link (a confirmation of its address, or of a new one) is for,
+    /// while the link is usable: its page asks for a way in of that account.
+    pub async fn address_link_account(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<LinkAccount>, StoreError> {
+        let user = match self.live_address_link(token, now).await? {
+            Some((user_id, _)) => self.accounts.store.user(&user_id).await?,
+            None => None,
+        };
+        Ok(user.map(|u| LinkAccount {
+            has_password: u.password_hash.is_some(),
+            user_id: u.id,
+            username: u.username,
+        }))
+    }
+
+    async fn live_address_link(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<(String, LinkPurpose)>, StoreError> {
+        if !plausible(token) {
+            return Ok(None);
+        }
+        let hash = sha256_hex(token);
+        for purpose in [LinkPurpose::VerifyEmail, LinkPurpose::ChangeEmail] {
+            let live = self
+                .accounts
+                .store
+                .live_account_token(&hash, purpose, now)
+                .await?;
+            if let Some((user_id, _)) = live {
+                return Ok(Some((user_id, purpose)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Uses an address link: a confirmation of the current address, or of a new one (which
-    /// then becomes the account's, and the old address is told). `None`: unknown, used or
+    /// then becomes the account's, and the old address is told). The link proves the
+    /// mailbox; `by` must also show a way in of the account, so that a link opened by the
+    /// owner of an address someone else signed up with does not hand that person the
+    /// account. The first proof of the account's address removes what was added before it
+    /// (`Accounts::claim_address`) and mails what it removed. `None`: unknown, used or
     /// expired.
     pub async fn confirm_email(
         &self,
         token: &str,
+        by: LinkUser<'_>,
         lang: &str,
         now: i64,
-    ) -> Result<Option<Confirmed>, StoreError> {
-        if !plausible(token) {
-            return Ok(None);
-        }
+        access_token_ttl: i64,
+    ) -> Result<Option<Confirmed>, ConfirmError> {
         let store = self.accounts.store;
+        let Some((user_id, purpose)) = self.live_address_link(token, now).await? else {
+            return Ok(None);
+        };
+        let Some(user) = store.user(&user_id).await? else {
+            return Ok(None);
+        };
+        let provider = match by {
+            LinkUser::SignedIn(sign_in) if sign_in.user_id == user.id => sign_in.idp.clone(),
+            _ if user.password_hash.is_none() => return Err(ConfirmError::SignInFirst),
+            LinkUser::SignedIn(_) => return Err(ConfirmError::ShowWayIn),
+            LinkUser::Password { password, ip } => {
+                if password.is_empty() {
+                    return Err(ConfirmError::ShowWayIn);
+                }
+                self.accounts
+                    .confirm_password(&user, password, ip, now)
+                    .await?;
+                None
+            }
+        };
+        let first_proof = !user.email_verified;
+        let proof = AddressProof::ConfirmationLink {
+            provider: provider.as_deref(),
+        };
         let hash = sha256_hex(token);
-        if let Some((user_id, verified)) = store.use_verification_token(&hash, now).await? {
-            return Ok(Some(if verified {
-                Confirmed::Verified(user_id)
-            } else {
-                Confirmed::Stale
-            }));
+        if purpose == LinkPurpose::VerifyEmail {
+            return Ok(match store.use_verification_token(&hash, now).await? {
+                None => None,
+                Some((_, false)) => Some(Confirmed::Stale),
+                Some((user_id, true)) => {
+                    let removed = self
+                        .claim_if_first(&user, first_proof, proof, lang, now, access_token_ttl)
+                        .await?;
+                    Some(Confirmed::Verified { user_id, removed })
+                }
+            });
         }
         Ok(match store.use_email_change_token(&hash, now).await? {
             None => None,
             Some(EmailChange::Taken) => Some(Confirmed::Taken),
             Some(EmailChange::Changed { user_id, old }) => {
-                if let (Some(old), Some(user)) = (old, store.user(&user_id).await?) {
-                    self.notify_email_changed(&user, &old, lang);
+                let changed = store.user(&user_id).await?;
+                if let (Some(old), Some(changed)) = (old, &changed) {
+                    self.notify_email_changed(changed, &old, lang);
                 }
-                Some(Confirmed::Changed(user_id))
+                let claimed = changed.as_ref().unwrap_or(&user);
+                let removed = self
+                    .claim_if_first(claimed, first_proof, proof, lang, now, access_token_ttl)
+                    .await?;
+                Some(Confirmed::Changed { user_id, removed })
             }
         })
     }
 
-    /// A new address for `user`. With mail, a link goes to the new address and the account
-    /// changes only when it is used (the page says the same whether or not the address is
-    /// someone else's); without mail it changes now, unverified.
-    pub async fn change_email(
+    /// After a confirmation link proved `user`'s address: on the first proof, claims the
+    /// account and tells the address what was removed.
+    async fn claim_if_first(
         &self,
         user: &UserRecord,
+        first_proof: bool,
+        proof: AddressProof<'_>,
+        lang: &str,
+        now: i64,
+        access_token_ttl: i64,
+    ) -> Result<Option<Removed>, StoreError> {
+        if !first_proof {
+            return Ok(None);
+        }
+        let removed = self
+            .accounts
+            .claim_address(&user.id, proof, now, access_token_ttl)
+            .await?;
+        if removed.any_way_in()
+            && let Some(email) = self
+                .accounts
+                .store
+                .user(&user.id)
+                .await?
+                .and_then(|u| u.email)
+        {
+            let lines = removed_ways(&removed);
+            self.send(messages::address_claimed(
+                lang,
+                &email,
+                &user.username,
+                &lines,
+            ));
+        }
+        Ok(Some(removed))
+    }
+
+    /// A new address for the account, its owner having just proved who they are. With mail,
+    /// a link goes to the new address and the account changes only when it is used (the page
+    /// says the same whether or not the address is someone else's); without mail it changes
+    /// now, unverified.
+    pub async fn change_email(
+        &self,
+        proof: &Reauthenticated,
         new: &str,
         lang: &str,
         now: i64,
     ) -> Result<EmailChangeStarted, StoreError> {
+        let user = proof.user();
         let new = new.trim();
         if !user::is_plausible_email(new) {
             return Ok(EmailChangeStarted::Invalid);
@@ -236,17 +422,27 @@ impl Links<'_> {
     }
 
     /// Sets a new password through a reset link, once; every session and refresh-token
-    /// family of the account ends.
+    /// family of the account ends. The first proof of the account's address also removes
+    /// every other way in that was added before it (`Accounts::claim_address`). A mail then
+    /// says what happened, what was removed and what still opens the account.
     pub async fn reset_password(
         &self,
         token: &str,
         new_password: String,
+        lang: &str,
         now: i64,
         access_token_ttl: i64,
-    ) -> Result<(UserRecord, Ended), ResetError> {
+    ) -> Result<Reset, ResetError> {
+        let store = self.accounts.store;
+        let hash_of_token = sha256_hex(token);
         let user = self
             .reset_link_account(token, now)
             .await?
+            .ok_or(ResetError::LinkInvalid)?;
+        let link_email = store
+            .live_account_token(&hash_of_token, LinkPurpose::ResetPassword, now)
+            .await?
+            .map(|(_, email)| email)
             .ok_or(ResetError::LinkInvalid)?;
         let problems = user::password_problems(
             &new_password,
@@ -257,17 +453,64 @@ impl Links<'_> {
             return Err(ResetError::Password(problems));
         }
         let hash = password::hash(new_password).await?;
+        // The link proves the account's address only if it is still the one it went to.
+        let first_proof = !user.email_verified
+            && user
+                .email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&link_email));
         // The link is used here, atomically: of two submissions, one wins.
-        self.accounts
-            .store
-            .use_reset_token(&sha256_hex(token), &hash, now)
+        store
+            .use_reset_token(&hash_of_token, &hash, now)
             .await?
             .ok_or(ResetError::LinkInvalid)?;
-        let ended = self
-            .accounts
-            .end_access(&user.id, now, access_token_ttl)
-            .await?;
-        Ok((user, ended))
+        let (ended, removed) = if first_proof {
+            let removed = self
+                .accounts
+                .claim_address(&user.id, AddressProof::ResetLink, now, access_token_ttl)
+                .await?;
+            (removed.ended.clone(), Some(removed))
+        } else {
+            let ended = self
+                .accounts
+                .end_access(&user.id, now, access_token_ttl)
+                .await?;
+            (ended, None)
+        };
+        let remaining = self.accounts.ways_in_to_list(&user.id).await?;
+        if let Some(email) = user.email.as_deref() {
+            let removed_lines = removed.as_ref().map(removed_ways).unwrap_or_default();
+            let mail = messages::password_was_reset(
+                lang,
+                email,
+                &user.username,
+                &removed_lines,
+                &remaining_ways(&remaining),
+                &format!("{}/account", self.issuer),
+            );
+            self.send(mail);
+        }
+        Ok(Reset {
+            user,
+            ended,
+            removed,
+            remaining,
+        })
+    }
+
+    /// Tells the account's address that a passkey was added to it (a new way in).
+    pub fn notify_passkey_added(&self, user: &UserRecord, name: &str, lang: &str) -> Sent {
+        let Some(email) = user.email.as_deref() else {
+            return Sent::NoAddress;
+        };
+        let mail = messages::passkey_added(
+            lang,
+            email,
+            &user.username,
+            name,
+            &format!("{}/account", self.issuer),
+        );
+        self.send(mail)
     }
 
     /// Someone signed up with `existing`'s address: tell its owner (with the ways back in)
@@ -287,12 +530,15 @@ impl Links<'_> {
         if !self.take_mail_turn(&existing.id, now).await? {
             return Ok(Sent::TooMany);
         }
-        let mail = messages::signup_attempt(
-            lang,
-            email,
-            &format!("{}/login", self.issuer),
-            &format!("{}/password/forgot", self.issuer),
-        );
+        let login = format!("{}/login", self.issuer);
+        let forgot = format!("{}/password/forgot", self.issuer);
+        // An account whose address nobody proved may not be its owner's: say that someone
+        // started it, and that a reset claims it (`proof_of_address`).
+        let mail = if existing.email_verified {
+            messages::signup_attempt(lang, email, &login, &forgot)
+        } else {
+            messages::signup_attempt_unproven(lang, email, &existing.username, &forgot)
+        };
         Ok(self.send(mail))
     }
 
@@ -411,6 +657,30 @@ impl Links<'_> {
             .finish();
         format!("{}{path}?{q}", self.issuer)
     }
+}
+
+/// The ways a first proof removed, as the mail lists them.
+fn removed_ways(removed: &Removed) -> Vec<Way<'_>> {
+    let mut ways = Vec::new();
+    if removed.password_replaced {
+        ways.push(Way::EarlierPassword);
+    }
+    ways.extend(removed.providers.iter().map(|p| Way::Provider(p)));
+    ways.extend(removed.passkeys.iter().map(|p| Way::Passkey(p)));
+    if removed.authenticator {
+        ways.push(Way::Authenticator);
+    }
+    ways
+}
+
+/// The ways into an account besides the password, as the mail lists them.
+fn remaining_ways(ways: &WaysIn) -> Vec<Way<'_>> {
+    let mut list: Vec<Way<'_>> = ways.providers.iter().map(|p| Way::Provider(p)).collect();
+    list.extend(ways.passkeys.iter().map(|p| Way::Passkey(p)));
+    if ways.authenticator {
+        list.push(Way::Authenticator);
+    }
+    list
 }
 
 /// A token we could have made (base64url of 32 bytes): anything else is not looked up.

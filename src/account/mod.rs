@@ -4,6 +4,8 @@ pub mod admin;
 pub mod links;
 pub mod passkeys;
 pub mod password;
+pub mod proof_of_address;
+pub mod reauth;
 pub mod second_factor;
 pub mod self_service;
 pub mod sessions;

@@ -17,6 +17,7 @@ use webauthn_rs::prelude::{
 
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use super::reauth::Reauthenticated;
 use crate::store::{PasskeyRecord, Store, StoreError, UserRecord};
 
 /// Longest passkey name kept.
@@ -134,11 +135,14 @@ impl Passkeys<'_> {
         self.store.passkeys_of(user_id).await
     }
 
-    /// The options for `navigator.credentials.create`, and the state to keep.
+    /// The options for `navigator.credentials.create`, and the state to keep. A passkey is
+    /// a new way in: its owner must just have proved who they are (`reauth`), and only a
+    /// ceremony started here can finish a registration.
     pub async fn start_registration(
         &self,
-        user: &UserRecord,
+        proof: &Reauthenticated,
     ) -> Result<(CreationChallengeResponse, Ceremony), PasskeyError> {
+        let user = proof.user();
         let existing = self.store.passkeys_of(&user.id).await?;
         let exclude = existing
             .iter()
@@ -295,6 +299,18 @@ impl Passkeys<'_> {
             .passkey_used(&record.credential_id, &json, now)
             .await?;
         Ok((record.user_id, methods(result.backup_eligible())))
+    }
+
+    /// Removes one of the account's passkeys, its owner having just proved who they are,
+    /// unless it is the account's last way in (false; `account::ways_in` decides, inside the
+    /// removal's transaction).
+    pub async fn remove(
+        &self,
+        proof: &Reauthenticated,
+        credential_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        super::ways_in::remove_passkey(self.store, proof.user_id(), credential_id, now).await
     }
 }
 

@@ -11,6 +11,7 @@ use crate::keys::Kek;
 use crate::oauth::secret::SecretHasher;
 use crate::store::{LockPolicy, Store, StoreError};
 
+use super::reauth::Reauthenticated;
 use super::throttle::SIGN_IN_ACCOUNT;
 use super::totp;
 
@@ -94,8 +95,14 @@ impl SecondFactors<'_> {
         Ok(self.store.totp_of(user_id).await?.is_some())
     }
 
-    /// Starts setting up an authenticator: a new secret, sealed for the session.
-    pub fn begin_enrolment(&self, user_id: &str, now: i64) -> Result<Enrolment, SecondFactorError> {
+    /// Starts setting up an authenticator, its owner having just proved who they are: a new
+    /// secret, sealed for the session.
+    pub fn begin_enrolment(
+        &self,
+        proof: &Reauthenticated,
+        now: i64,
+    ) -> Result<Enrolment, SecondFactorError> {
+        let user_id = proof.user_id();
         let secret = totp::new_secret();
         let secret_sealed = self
             .kek
@@ -267,9 +274,11 @@ impl SecondFactors<'_> {
             .collect())
     }
 
-    /// Turns the authenticator app off. Its recovery codes go with it, unless a passkey
-    /// remains as the second factor (they are that passkey's way back too).
-    pub async fn disable(&self, user_id: &str) -> Result<bool, StoreError> {
+    /// Turns the authenticator app off, its owner having just proved who they are. Its
+    /// recovery codes go with it, unless a passkey remains as the second factor (they are
+    /// that passkey's way back too).
+    pub async fn disable(&self, proof: &Reauthenticated) -> Result<bool, StoreError> {
+        let user_id = proof.user_id();
         let keep_codes = !self.store.passkeys_of(user_id).await?.is_empty();
         self.store.disable_totp(user_id, keep_codes).await
     }

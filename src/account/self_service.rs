@@ -1,6 +1,7 @@
 //! What a signed-in person changes on their own account: name, password, sessions, the apps
 //! they allowed, the account itself. Anything that could lock them out or hand the account to
-//! someone else asks for the current password again (throttled like a sign-in).
+//! someone else takes a `Reauthenticated` proof (`account::reauth`): the person showed again,
+//! just now, that the account is theirs.
 
 use std::net::IpAddr;
 
@@ -8,6 +9,7 @@ use crate::store::{StoreError, UserRecord};
 
 use super::Accounts;
 use super::password::{self, PasswordError};
+use super::reauth::Reauthenticated;
 use super::sign_in::PasswordSignInError;
 use super::user::{self, InvalidUser};
 
@@ -58,20 +60,20 @@ impl Accounts<'_> {
         }
     }
 
-    /// A new password, the current one given. The account's access ends (`end_access`) but
-    /// for this session: whoever had the old password is out, and so is every token issued
+    /// A new password (or a first one, for an account that signed in only through a
+    /// provider), its owner having just proved who they are — with the current password,
+    /// when the account has one (`reauth`). The account's access ends (`end_access`) but for
+    /// this session: whoever had the old password is out, and so is every token issued
     /// before; the person asking stays signed in here.
-    #[allow(clippy::too_many_arguments)]
     pub async fn change_password(
         &self,
-        user: &UserRecord,
-        current: String,
+        proof: &Reauthenticated,
         new: String,
         this_session: &str,
-        ip: IpAddr,
         now: i64,
         access_token_ttl: i64,
     ) -> Result<u64, SelfServiceError> {
+        let user = proof.user();
         let problems = user::password_problems(
             &new,
             &user.username,
@@ -79,9 +81,6 @@ impl Accounts<'_> {
         );
         if !problems.is_empty() {
             return Err(SelfServiceError::Invalid(problems));
-        }
-        if user.password_hash.is_some() {
-            self.confirm_password(user, current, ip, now).await?;
         }
         let hash = password::hash(new).await?;
         self.store.set_password_hash(&user.id, &hash, now).await?;
@@ -109,20 +108,19 @@ impl Accounts<'_> {
         Ok(())
     }
 
-    /// Deletes the account, confirmed with its password (or, for an account that only signs
-    /// in through providers, its username typed out). Sessions, tokens, consents and linked
-    /// identities go with it; its access tokens are refused because the account is gone
-    /// (`access_token::validate`).
+    /// Deletes the account, its owner having just proved who they are; an account without
+    /// a password also types its username (the proof there may be only a recent sign-in).
+    /// Sessions, tokens, consents and linked identities go with it; its access tokens are
+    /// refused because the account is gone (`access_token::validate`).
     pub async fn delete_own(
         &self,
-        user: &UserRecord,
-        confirmation: String,
-        ip: IpAddr,
-        now: i64,
+        proof: &Reauthenticated,
+        username_typed: &str,
     ) -> Result<(), SelfServiceError> {
-        if user.password_hash.is_some() {
-            self.confirm_password(user, confirmation, ip, now).await?;
-        } else if !confirmation.trim().eq_ignore_ascii_case(&user.username) {
+        let user = proof.user();
+        if user.password_hash.is_none()
+            && !username_typed.trim().eq_ignore_ascii_case(&user.username)
+        {
             return Err(SelfServiceError::NotConfirmed);
         }
         self.store.delete_sessions_of(&user.id).await?;

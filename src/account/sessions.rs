@@ -76,7 +76,7 @@ impl SessionInfo {
             signed_in_at: device.as_ref().map(|d| d.signed_in_at),
             last_seen: row.expires_at - idle_secs,
             expires_at: row.expires_at,
-            one_factor: sign_in.is_some_and(|s| !crate::oidc::acr::is_multi_factor(&s.amr)),
+            one_factor: sign_in.is_some_and(|s| !crate::oauth::acr::is_multi_factor(&s.amr)),
         }
     }
 }

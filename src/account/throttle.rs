@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, RwLock};
 
+use crate::oauth::context::SecretFailures;
 use crate::store::{LockPolicy, Store, StoreError};
 
 const FREE_FAILURES_PER_ACCOUNT: u32 = 5;
@@ -129,9 +130,8 @@ pub struct ClientThrottle {
     failures: RwLock<HashMap<(String, IpAddr), Failures>>,
 }
 
-impl ClientThrottle {
-    /// Seconds this address must wait before authenticating as this client again.
-    pub fn wait_secs(&self, client_id: &str, ip: IpAddr, now: i64) -> i64 {
+impl SecretFailures for ClientThrottle {
+    fn wait_secs(&self, client_id: &str, ip: IpAddr, now: i64) -> i64 {
         let failures = self.failures.read().unwrap_or_else(|p| p.into_inner());
         failures
             .get(&(client_id.to_owned(), ip))
@@ -140,7 +140,7 @@ impl ClientThrottle {
 
     /// A success forgets the pair's failures (a lock in force stays: `wait_secs` is asked
     /// first). Costs a write only when there is something to forget.
-    pub fn record_success(&self, client_id: &str, ip: IpAddr) {
+    fn record_success(&self, client_id: &str, ip: IpAddr) {
         let key = (client_id.to_owned(), ip);
         let known = {
             let failures = self.failures.read().unwrap_or_else(|p| p.into_inner());
@@ -152,7 +152,7 @@ impl ClientThrottle {
         }
     }
 
-    pub fn record_failure(&self, client_id: &str, ip: IpAddr, now: i64) {
+    fn record_failure(&self, client_id: &str, ip: IpAddr, now: i64) {
         let mut failures = self.failures.write().unwrap_or_else(|p| p.into_inner());
         bump(
             &mut failures,

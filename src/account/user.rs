@@ -34,16 +34,46 @@ pub enum InvalidUser {
     Unavailable,
 }
 
+/// The problem as a sentence, for the command line and the admin API (the pages have their
+/// own texts, in the person's language).
+impl std::fmt::Display for InvalidUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Username => "Usernames are 3–32 letters, digits, '.', '_' or '-'.",
+            Self::Email => "The email address is not valid.",
+            Self::PasswordTooShort => "The password must be at least 8 characters.",
+            Self::PasswordTooLong => "The password is too long (at most 256 characters).",
+            Self::PasswordCommon => {
+                "That password is too common or too easy to guess. Choose another."
+            }
+            Self::NameTooLong => "The name can be at most 100 characters.",
+            Self::UsernameTaken => "This username is taken. Choose another.",
+            Self::Unavailable => {
+                "That username or email address cannot be used: another account may have it."
+            }
+        })
+    }
+}
+
+/// Several problems, as one line of sentences.
+pub fn describe(problems: &[InvalidUser]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
-    #[error("invalid account details: {0:?}")]
+    #[error("The account cannot be created. {}", describe(.0))]
     Invalid(Vec<InvalidUser>),
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
     /// Too many accounts from this address lately: wait this many seconds.
-    #[error("too many sign-ups; try again in {0} s")]
+    #[error("Too many sign-ups from this address. Try again in {0} seconds.")]
     Throttled(i64),
 }
 
@@ -283,5 +313,20 @@ mod tests {
         let mut long_name = new("alice", "alice@example.com", "long enough");
         long_name.name = Some("가".repeat(NAME_MAX + 1));
         assert_eq!(validate(&long_name), [InvalidUser::NameTooLong]);
+    }
+
+    #[test]
+    fn problems_read_as_sentences() {
+        let said = describe(&[InvalidUser::PasswordCommon, InvalidUser::Email]);
+        assert_eq!(
+            said,
+            "That password is too common or too easy to guess. Choose another. \
+             The email address is not valid."
+        );
+        assert!(
+            !CreateUserError::Invalid(vec![InvalidUser::PasswordTooShort])
+                .to_string()
+                .contains("PasswordTooShort")
+        );
     }
 }

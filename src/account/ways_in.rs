@@ -3,7 +3,7 @@
 //! account", asked before a way in is removed (the last one never is) and wherever a page
 //! lists them.
 
-use crate::store::{StoreError, WaysInRow};
+use crate::store::{Store, StoreError, WaysInRow};
 
 use super::Accounts;
 
@@ -51,6 +51,17 @@ impl Accounts<'_> {
         Ok(WaysIn::from(&self.store.ways_in(user_id).await?))
     }
 
+    /// Removes one of the user's passkeys, unless it is their last way in (false). The
+    /// account page removes one through `Passkeys::remove`, which asks for a proof first.
+    pub async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        remove_passkey(self.store, user_id, credential_id, now).await
+    }
+
     /// Removes the user's identity of `provider`, unless it is their last way in (false).
     pub async fn unlink_upstream(
         &self,
@@ -64,20 +75,20 @@ impl Accounts<'_> {
             })
             .await
     }
+}
 
-    /// Removes one of the user's passkeys, unless it is their last way in (false).
-    pub async fn remove_passkey(
-        &self,
-        user_id: &str,
-        credential_id: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.store
-            .delete_passkey_if(user_id, credential_id, now, |row| {
-                WaysIn::from(row).may_remove_passkey(credential_id)
-            })
-            .await
-    }
+/// Removes a passkey if another way in remains, asked inside the removal's transaction.
+pub(super) async fn remove_passkey(
+    store: &Store,
+    user_id: &str,
+    credential_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    store
+        .delete_passkey_if(user_id, credential_id, now, |row| {
+            WaysIn::from(row).may_remove_passkey(credential_id)
+        })
+        .await
 }
 
 #[cfg(test)]

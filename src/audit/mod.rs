@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::metrics::{LoginOutcome, Metrics};
-use crate::store::{AuditRecord, Store};
+use crate::store::{AuditQuery, AuditRecord, Store, StoreError};
 
 /// Events waiting for the writer.
 const QUEUE: usize = 10_000;
@@ -187,6 +187,29 @@ impl Audit {
     /// The queue's receiving end, once (for `write_events`).
     pub fn take_queue(&self) -> Option<mpsc::Receiver<AuditRecord>> {
         self.pending.lock().ok().and_then(|mut p| p.take())
+    }
+}
+
+/// The recorded trail as operators read it (the admin API): newest first, filtered by user
+/// and client, `limit` events (100 unless asked, never more than 1000).
+pub struct AuditTrail<'a> {
+    pub store: &'a Store,
+}
+
+impl AuditTrail<'_> {
+    pub async fn recent(
+        &self,
+        user_id: Option<String>,
+        client_id: Option<String>,
+        limit: Option<i64>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.store
+            .recent_audit_events(&AuditQuery {
+                user_id,
+                client_id,
+                limit: limit.unwrap_or(100).clamp(1, 1000),
+            })
+            .await
     }
 }
 

@@ -375,7 +375,7 @@ async fn client_command(config: &Config, command: ClientCommand) -> Result<(), C
                 println!("deleted client {id}");
                 Ok(())
             } else {
-                Err(CliError::Usage(format!("no client with id {id:?}")))
+                Err(CliError::Usage(format!("There is no client “{id}”.")))
             }
         }
     };

@@ -74,7 +74,10 @@ fn read_password() -> Result<String, CliError> {
     std::io::stdin().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
-        return Err(CliError::Usage("no password on standard input".into()));
+        return Err(CliError::Usage(
+            "No password was given on standard input: --password-stdin reads it from one line."
+                .into(),
+        ));
     }
     Ok(password)
 }
@@ -129,9 +132,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<(), CliError> 
                     println!("user_id: {}", user.id);
                     Ok(())
                 }
-                Err(CreateUserError::Invalid(problems)) => Err(CliError::Usage(format!(
-                    "cannot create the user: {problems:?}"
-                ))),
+                Err(e @ CreateUserError::Invalid(_)) => Err(CliError::Usage(e.to_string())),
                 Err(CreateUserError::Store(e)) => Err(e.into()),
                 Err(e) => Err(CliError::Usage(e.to_string())),
             }

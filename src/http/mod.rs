@@ -139,7 +139,7 @@ pub fn routes(state: AppState) -> Router {
         )
         .route(
             "/account/link/{provider}",
-            axum::routing::post(web::account::link),
+            axum::routing::post(web::account_forms::link),
         )
         .route(
             "/consent",

@@ -1,6 +1,7 @@
 //! Signing keys: generated once per database, sealed at rest under the KEK, held in memory
 //! for signing and for the published JWKS.
 
+pub mod admin;
 mod jwks;
 pub mod jwt;
 mod kek;

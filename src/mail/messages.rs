@@ -208,6 +208,199 @@ pub fn provider_changed(
     }
 }
 
+/// A way into an account, as mails name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Way<'a> {
+    /// A password set before the address was proven (replaced by a reset).
+    EarlierPassword,
+    /// Signing in through a linked provider (its id).
+    Provider(&'a str),
+    /// A passkey (its name).
+    Passkey(&'a str),
+    /// An authenticator app, with its recovery codes.
+    Authenticator,
+}
+
+/// One line of a list of ways in.
+fn way_line(ko: bool, way: &Way<'_>) -> String {
+    match (way, ko) {
+        (Way::EarlierPassword, true) => {
+            "- 주소 확인 전에 정해진 비밀번호 (새 비밀번호로 바뀜)".to_owned()
+        }
+        (Way::EarlierPassword, false) => {
+            "- the password set before the address was confirmed (replaced by the new one)"
+                .to_owned()
+        }
+        (Way::Provider(p), true) => format!("- 연결된 로그인: {p}"),
+        (Way::Provider(p), false) => format!("- sign-in through the linked provider {p}"),
+        (Way::Passkey(name), true) => format!("- 패스키 \"{name}\""),
+        (Way::Passkey(name), false) => format!("- the passkey \"{name}\""),
+        (Way::Authenticator, true) => "- 인증 앱 (복구 코드 포함)".to_owned(),
+        (Way::Authenticator, false) => {
+            "- the authenticator app (and its recovery codes)".to_owned()
+        }
+    }
+}
+
+fn way_lines(ko: bool, ways: &[Way<'_>]) -> String {
+    ways.iter()
+        .map(|w| way_line(ko, w))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Sent when someone signs up with the address of an account whose address nobody has
+/// proven: that account may have been started by someone else, and a reset claims it.
+pub fn signup_attempt_unproven(lang: &str, to: &str, username: &str, reset_link: &str) -> Mail {
+    let (subject, body) = if korean(lang) {
+        (
+            "[문지기] 이 주소로 이미 시작된 계정이 있습니다".to_owned(),
+            format!(
+                "안녕하세요.\n\n이 주소로 회원가입을 시도했지만, 누군가 이미 이 주소로 계정({username})을 시작했습니다. \
+                 이 주소는 아직 확인되지 않았습니다.\n\n\
+                 직접 만든 계정이 아니라면, 비밀번호를 재설정해 이 계정을 가져오세요. 재설정하면 주소가 확인되기 전에 \
+                 추가된 다른 로그인 방법(연결된 계정, 패스키, 인증 앱)은 모두 지워지고, 모든 기기에서 로그아웃됩니다.\n\n\
+                 비밀번호 재설정: {reset_link}\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] Someone started an account with your address".to_owned(),
+            format!(
+                "Hello,\n\nSomeone tried to sign up with this address, but an account ({username}) was already started with it. \
+                 Nobody has confirmed this address for it yet.\n\n\
+                 If you did not start that account, reset its password to claim it: the reset removes every other way in \
+                 that was added before the address was confirmed (linked accounts, passkeys, authenticator apps) and \
+                 signs everyone out.\n\n\
+                 Reset the password: {reset_link}\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
+/// Sent after a confirmation link was the first proof of an account's address and removed
+/// ways in that were added before it.
+pub fn address_claimed(lang: &str, to: &str, username: &str, removed: &[Way<'_>]) -> Mail {
+    let ko = korean(lang);
+    let list = way_lines(ko, removed);
+    let (subject, body) = if ko {
+        (
+            "[문지기] 주소가 확인되어 이전 로그인 방법을 지웠습니다".to_owned(),
+            format!(
+                "안녕하세요.\n\n아이디 {username}의 이메일 주소가 확인되었습니다. 주소가 확인되기 전에 추가된 \
+                 다음 로그인 방법은 지워졌고, 모든 기기에서 로그아웃되었습니다.\n\n{list}\n\n\
+                 직접 추가한 것이라면 계정 페이지에서 다시 추가하세요.\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] Address confirmed: earlier ways in removed".to_owned(),
+            format!(
+                "Hello,\n\nThe email address of the account {username} is confirmed. These ways in were added before \
+                 it was confirmed and have been removed, and every device was signed out:\n\n{list}\n\n\
+                 If you added them yourself, add them again on your account page.\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
+/// Sent after a password reset: what it did, what it removed (when it was the first proof
+/// of the address) and what still opens the account besides the new password.
+pub fn password_was_reset(
+    lang: &str,
+    to: &str,
+    username: &str,
+    removed: &[Way<'_>],
+    remaining: &[Way<'_>],
+    account_link: &str,
+) -> Mail {
+    let ko = korean(lang);
+    let mut body = if ko {
+        format!(
+            "안녕하세요.\n\n아이디 {username}의 비밀번호가 재설정되었고, 모든 기기에서 로그아웃되었습니다.\n"
+        )
+    } else {
+        format!(
+            "Hello,\n\nThe password of the account {username} was reset, and every device was signed out.\n"
+        )
+    };
+    if !removed.is_empty() {
+        body.push_str(if ko {
+            "\n주소가 확인되기 전에 추가된 다음 로그인 방법은 지워졌습니다:\n"
+        } else {
+            "\nThese ways in were added before the address was confirmed and have been removed:\n"
+        });
+        body.push_str(&way_lines(ko, removed));
+        body.push('\n');
+    }
+    if remaining.is_empty() {
+        body.push_str(if ko {
+            "\n이제 새 비밀번호로만 로그인할 수 있습니다.\n"
+        } else {
+            "\nThe new password is now the only way in.\n"
+        });
+    } else {
+        body.push_str(if ko {
+            "\n새 비밀번호 말고도 다음 방법으로 이 계정에 로그인할 수 있습니다. 모르는 것이 있으면 계정 페이지에서 지우세요:\n"
+        } else {
+            "\nBesides the new password, these still open the account. Remove any you do not recognise on your account page:\n"
+        });
+        body.push_str(&way_lines(ko, remaining));
+        body.push_str(&format!("\n{account_link}\n"));
+    }
+    body.push_str(if ko {
+        "\n직접 재설정하지 않았다면 바로 관리자에게 알려 주세요.\n"
+    } else {
+        "\nIf you did not reset it, tell your administrator now.\n"
+    });
+    let subject = if ko {
+        "[문지기] 비밀번호가 재설정되었습니다"
+    } else {
+        "[munjigi] Your password was reset"
+    };
+    Mail {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        body,
+    }
+}
+
+/// Sent when a passkey is added to an account: a new way in is never silent.
+pub fn passkey_added(lang: &str, to: &str, username: &str, name: &str, account_link: &str) -> Mail {
+    let (subject, body) = if korean(lang) {
+        (
+            "[문지기] 계정에 패스키가 추가되었습니다".to_owned(),
+            format!(
+                "안녕하세요.\n\n아이디 {username}에 패스키 \"{name}\"이(가) 추가되었습니다. 이제 이 패스키로 로그인할 수 있습니다.\n\n\
+                 직접 추가하지 않았다면 계정 페이지에서 지우고 비밀번호를 바꾸세요: {account_link}\n"
+            ),
+        )
+    } else {
+        (
+            "[munjigi] A passkey was added to your account".to_owned(),
+            format!(
+                "Hello,\n\nThe passkey \"{name}\" was added to the account {username}. It can now be used to sign in.\n\n\
+                 If you did not add it, remove it on your account page and change your password: {account_link}\n"
+            ),
+        )
+    };
+    Mail {
+        to: to.to_owned(),
+        subject,
+        body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +428,45 @@ mod tests {
         assert!(cloned.subject.contains("패스키") && cloned.body.contains("\"Laptop\""));
         let cloned = passkey_cloned("en", "a@example.com", "alice", "Laptop");
         assert!(cloned.body.contains("alice") && cloned.body.contains("counter"));
+    }
+
+    #[test]
+    fn a_reset_mail_lists_what_went_and_what_stays() {
+        let removed = [
+            Way::EarlierPassword,
+            Way::Provider("kakao"),
+            Way::Authenticator,
+        ];
+        let remaining = [Way::Passkey("Phone")];
+        let en = password_was_reset(
+            "en",
+            "a@example.com",
+            "alice",
+            &removed,
+            &remaining,
+            "https://l/account",
+        );
+        assert!(en.body.contains("have been removed") && en.body.contains("linked provider kakao"));
+        assert!(en.body.contains("the passkey \"Phone\"") && en.body.contains("https://l/account"));
+        let only = password_was_reset(
+            "ko",
+            "a@example.com",
+            "alice",
+            &[],
+            &[],
+            "https://l/account",
+        );
+        assert!(only.body.contains("새 비밀번호로만") && !only.body.contains("지워졌습니다"));
+        let unproven =
+            signup_attempt_unproven("en", "a@example.com", "squatter", "https://l/forgot");
+        assert!(unproven.body.contains("squatter") && unproven.body.contains("claim it"));
+        let added = passkey_added(
+            "ko",
+            "a@example.com",
+            "alice",
+            "Laptop",
+            "https://l/account",
+        );
+        assert!(added.subject.contains("패스키") && added.body.contains("Laptop"));
     }
 }

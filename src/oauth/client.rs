@@ -1,7 +1,9 @@
 //! Registered clients: what they may do, and registering new ones.
 
 use crate::keys::SigningAlg;
-use crate::store::{ClientRecord, Store, StoreError};
+/// A client as stored: what the admin API shows.
+pub use crate::store::ClientRecord;
+use crate::store::{Store, StoreError};
 
 use super::grant::GrantType;
 use super::scope::Scopes;

@@ -11,8 +11,8 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::store::StoreError;
 
-use super::id_token::IdTokenClaims;
 use crate::keys::jwt::{self, JwtError};
+use crate::oauth::id_token::IdTokenClaims;
 
 /// A validated logout request, kept in the session while the person confirms.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -108,7 +108,7 @@ pub fn client_id_of(
 
 /// An `id_token_hint` we issued (expired is fine: logouts often come later).
 pub fn read_hint(keys: &KeySet, hint: &str, issuer: &str) -> Result<IdTokenClaims, OAuthError> {
-    super::id_token::verify_hint(keys, hint, issuer)
+    crate::oauth::id_token::verify_hint(keys, hint, issuer)
 }
 
 /// Validates the request. A `post_logout_redirect_uri` needs a known client and must be one

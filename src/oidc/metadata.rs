@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use crate::config::Issuer;
 use crate::keys::SigningAlg;
+use crate::oauth::claims;
 use crate::oauth::client::AuthMethod;
 use crate::oauth::grant::GrantType;
 use crate::oauth::scope;
-use crate::oidc::claims;
 
 /// Paths of the endpoints, relative to the issuer. The router mounts the same constants.
 pub mod paths {
@@ -100,7 +100,7 @@ impl ProviderMetadata {
             token_endpoint_auth_methods_supported: client_auth_methods(),
             claims_supported: claims::SUPPORTED.to_vec(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
-            acr_values_supported: crate::oidc::acr::SUPPORTED.to_vec(),
+            acr_values_supported: crate::oauth::acr::SUPPORTED.to_vec(),
             userinfo_signing_alg_values_supported: vec![],
             code_challenge_methods_supported: vec!["S256"],
             claims_parameter_supported: false,

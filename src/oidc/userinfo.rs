@@ -7,7 +7,7 @@ use crate::oauth::context::OAuthContext;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::scope::{OPENID, Scopes};
 
-use super::claims;
+use crate::oauth::claims;
 
 /// The claims of the token's user, by the token's scopes. A token without `openid`, or of a
 /// user who is gone, disabled or signed out since, gets nothing (`access_token::validate`).

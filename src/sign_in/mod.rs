@@ -178,7 +178,7 @@ impl SignIns<'_> {
             .await;
         match checked {
             Ok(used) => {
-                let methods = crate::oidc::acr::one_time_code();
+                let methods = crate::oauth::acr::one_time_code();
                 Ok(self
                     .second_factor_given(waiting, &methods, Some(used), place)
                     .await?)

@@ -183,6 +183,30 @@ impl Store {
         tx.commit().await?;
         Ok(removed.rows_affected() == 1)
     }
+
+    /// Removes every identity linked to the user except the one of `keep` (an address proof
+    /// that came through that provider). Returns the providers removed.
+    pub async fn delete_identities_of_except(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let keep = keep.unwrap_or_default();
+        let rows = sqlx::query(
+            "DELETE FROM federated_identities WHERE user_id = $1 AND provider <> $2 \
+             RETURNING provider",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        let mut removed = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("provider"))
+            .collect::<Result<Vec<_>, _>>()?;
+        removed.sort();
+        Ok(removed)
+    }
 }
 
 /// What an account can sign in with, as stored: its password, its linked providers, its

@@ -7,7 +7,9 @@ use munjigi::oauth::client::AuthMethod;
 use crate::common::browser::{Browser, hidden, location, query};
 use crate::common::fixtures::{PASSWORD, Registered, auth_url};
 use crate::common::smtp::SmtpSink;
+use crate::common::upstream::{Flavor, Person, Stub};
 use crate::common::{TestApp, TestDb, spawn_app, spawn_app_tweaked};
+use crate::federation::{app_with, linked, oauth, press, travel};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -16,6 +18,9 @@ on_both_backends!(
     apps_allowed_are_listed_and_revoking_one_ends_its_tokens,
     a_new_address_counts_only_once_its_link_is_used,
     deleting_the_account_needs_its_password,
+    changes_to_how_the_account_is_entered_ask_again_who_this_is,
+    an_account_without_password_needs_a_recent_sign_in,
+    an_account_without_password_gives_its_authenticator_code,
 );
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
@@ -244,10 +249,29 @@ async fn a_new_address_counts_only_once_its_link_is_used(db: TestDb) {
     let browser = Browser::new(&app);
     signed_in_with_tokens(&app, &c, &browser, "minji", PASSWORD).await;
 
-    let asked = post_form(
+    let cookie_only = post_form(
         &browser,
         "/account/email",
         &[("email", "minji.kim@example.org")],
+    )
+    .await;
+    assert_eq!(
+        cookie_only.status(),
+        401,
+        "a session cookie alone changes nothing"
+    );
+    assert!(
+        sink.nothing_within(std::time::Duration::from_millis(500))
+            .await,
+        "no link sent"
+    );
+    let asked = post_form(
+        &browser,
+        "/account/email",
+        &[
+            ("email", "minji.kim@example.org"),
+            ("current_password", PASSWORD),
+        ],
     )
     .await;
     assert_eq!(location(&asked), "/account?done=email_sent");
@@ -282,7 +306,10 @@ async fn a_new_address_counts_only_once_its_link_is_used(db: TestDb) {
     let asked = post_form(
         &browser,
         "/account/email",
-        &[("email", "haneul@example.com")],
+        &[
+            ("email", "haneul@example.com"),
+            ("current_password", PASSWORD),
+        ],
     )
     .await;
     assert_eq!(location(&asked), "/account?done=email_sent");
@@ -311,7 +338,20 @@ async fn deleting_the_account_needs_its_password(db: TestDb) {
     let refused = post_form(&browser, "/account/delete", &[("confirm", "minji")]).await;
     assert_eq!(refused.status(), 401, "the password, not the username");
     assert!(app.store.user(&id).await.expect("store").is_some());
-    let deleted = post_form(&browser, "/account/delete", &[("confirm", PASSWORD)]).await;
+    let wrong = post_form(
+        &browser,
+        "/account/delete",
+        &[("current_password", "not the password")],
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    assert!(app.store.user(&id).await.expect("store").is_some());
+    let deleted = post_form(
+        &browser,
+        "/account/delete",
+        &[("current_password", PASSWORD)],
+    )
+    .await;
     assert_eq!(deleted.status(), 200);
     assert!(
         deleted
@@ -323,4 +363,244 @@ async fn deleting_the_account_needs_its_password(db: TestDb) {
     assert!(app.store.user(&id).await.expect("store").is_none());
     assert!(!browser.signed_in().await);
     assert!(!refresh_works(&app, &c, &refresh).await);
+}
+
+/// Finding 2 of issue 19: a borrowed session cannot change how the account is entered.
+/// Each change is refused with only the session cookie (the page says why) and made with the
+/// current password.
+async fn changes_to_how_the_account_is_entered_ask_again_who_this_is(db: TestDb) {
+    let kakao = Stub::start(Flavor::Kakao, Person::new("k-1", "k1@kakao.example", true)).await;
+    let app = app_with(&db, |f| f.kakao = Some(oauth(&kakao))).await;
+    let id = app.user("minji").await;
+    let c = app.client(AuthMethod::ClientSecretBasic, true).await;
+    let browser = Browser::new(&app);
+    signed_in_with_tokens(&app, &c, &browser, "minji", PASSWORD).await;
+    let page = browser
+        .get("/account")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.matches("name=\"current_password\"").count() >= 5,
+        "each such form asks for the password: {page}"
+    );
+
+    // The address (no mail here: it would change at once).
+    let refused = post_form(
+        &browser,
+        "/account/email",
+        &[("email", "thief@example.org")],
+    )
+    .await;
+    assert_eq!(refused.status(), 401);
+    let said = refused.text().await.unwrap_or_default();
+    assert!(
+        said.contains("The current password is incorrect."),
+        "{said}"
+    );
+    let user = app.store.user(&id).await.expect("store").expect("user");
+    assert_eq!(user.email.as_deref(), Some("minji@example.com"));
+    let changed = post_form(
+        &browser,
+        "/account/email",
+        &[
+            ("email", "minji.new@example.org"),
+            ("current_password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(location(&changed), "/account?done=email_changed");
+
+    // Linking a provider.
+    let refused = post_form(&browser, "/account/link/kakao", &[]).await;
+    assert_eq!(refused.status(), 401);
+    assert!(!location(&refused).starts_with(&kakao.base));
+    let wrong = post_form(
+        &browser,
+        "/account/link/kakao",
+        &[("current_password", "nope nope")],
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    let started = post_form(
+        &browser,
+        "/account/link/kakao",
+        &[("current_password", PASSWORD)],
+    )
+    .await;
+    assert!(
+        location(&started).starts_with(&kakao.base),
+        "to the provider: {}",
+        location(&started)
+    );
+    let back = travel(&browser, started).await;
+    assert_eq!(back.url().path(), "/account");
+    assert_eq!(
+        linked(&app, "kakao", "k-1").await.as_deref(),
+        Some(id.as_str())
+    );
+
+    // The password.
+    let refused = post_form(
+        &browser,
+        "/account/password",
+        &[("new_password", "another passphrase")],
+    )
+    .await;
+    assert_eq!(refused.status(), 401);
+
+    // A passkey: the prompt is not even offered on a cookie alone (passkeys are off on an IP
+    // issuer, so the proof accepted shows as "passkeys_off").
+    let (_, csrf) = browser.account_page().await;
+    let cookie_only = browser
+        .post_json(
+            "/account/passkeys/options",
+            &serde_json::json!({ "csrf": csrf }),
+        )
+        .await;
+    assert_eq!(cookie_only.status(), 401);
+    assert_eq!(
+        cookie_only
+            .json::<serde_json::Value>()
+            .await
+            .unwrap_or_default()["error"],
+        "wrong_password"
+    );
+    let proved = browser
+        .post_json(
+            "/account/passkeys/options",
+            &serde_json::json!({ "csrf": csrf, "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(
+        proved.json::<serde_json::Value>().await.unwrap_or_default()["error"],
+        "passkeys_off"
+    );
+
+    // Deleting the account.
+    let refused = post_form(&browser, "/account/delete", &[]).await;
+    assert_eq!(refused.status(), 401);
+    assert!(app.store.user(&id).await.expect("store").is_some());
+    let deleted = post_form(
+        &browser,
+        "/account/delete",
+        &[("current_password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(deleted.status(), 200);
+    assert!(app.store.user(&id).await.expect("store").is_none());
+}
+
+/// An account that signs in only through a provider has no password to give: a sign-in of
+/// the last 5 minutes stands for it.
+async fn an_account_without_password_needs_a_recent_sign_in(db: TestDb) {
+    let kakao = Stub::start(Flavor::Kakao, Person::new("k-2", "k2@kakao.example", true)).await;
+    let clock = Clock::fixed(1_800_000_000);
+    let app = spawn_app_tweaked(&db, clock.clone(), |b| {
+        let federation = munjigi::config::FederationConfig {
+            kakao: Some(oauth(&kakao)),
+            ..Default::default()
+        };
+        b.federation(federation)
+    })
+    .await;
+    let browser = Browser::new(&app);
+    let login = browser.get("/login").await.text().await.unwrap_or_default();
+    travel(&browser, press(&browser, &login, "kakao").await).await;
+    let id = linked(&app, "kakao", "k-2").await.expect("an account");
+    let page = browser
+        .get("/account")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(page.contains("within the last 5 minutes"), "{page}");
+
+    // Six minutes later, a first password is refused: sign in again.
+    clock.advance(6 * 60);
+    let late = post_form(
+        &browser,
+        "/account/password",
+        &[("new_password", "a first passphrase")],
+    )
+    .await;
+    assert_eq!(late.status(), 401);
+    assert!(
+        late.text()
+            .await
+            .unwrap_or_default()
+            .contains("sign in again")
+    );
+    let user = app.store.user(&id).await.expect("store").expect("user");
+    assert!(user.password_hash.is_none());
+    let refused = post_form(&browser, "/account/delete", &[("confirm", &user.username)]).await;
+    assert_eq!(refused.status(), 401);
+
+    // Signed in again: within 5 minutes the first password is set.
+    let login = browser.get("/login").await.text().await.unwrap_or_default();
+    travel(&browser, press(&browser, &login, "kakao").await).await;
+    clock.advance(4 * 60);
+    let set = post_form(
+        &browser,
+        "/account/password",
+        &[("new_password", "a first passphrase")],
+    )
+    .await;
+    assert_eq!(location(&set), "/account?done=password_changed");
+    let user = app.store.user(&id).await.expect("store").expect("user");
+    assert!(user.password_hash.is_some());
+}
+
+/// With an authenticator app, an account without a password gives a code from it: a recent
+/// sign-in is no longer enough.
+async fn an_account_without_password_gives_its_authenticator_code(db: TestDb) {
+    let kakao = Stub::start(Flavor::Kakao, Person::new("k-3", "k3@kakao.example", true)).await;
+    let clock = Clock::fixed(1_800_000_000);
+    let app = spawn_app_tweaked(&db, clock.clone(), |b| {
+        let federation = munjigi::config::FederationConfig {
+            kakao: Some(oauth(&kakao)),
+            ..Default::default()
+        };
+        b.federation(federation)
+    })
+    .await;
+    let browser = Browser::new(&app);
+    let login = browser.get("/login").await.text().await.unwrap_or_default();
+    travel(&browser, press(&browser, &login, "kakao").await).await;
+    let id = linked(&app, "kakao", "k-3").await.expect("an account");
+    // Set up within minutes of the sign-in.
+    let (secret, _) = crate::two_factor::enrol(&app, &browser).await;
+    let user = app.store.user(&id).await.expect("store").expect("user");
+    clock.advance(60);
+    let page = browser
+        .get("/account")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains("name=\"code\""),
+        "the page asks for a code: {page}"
+    );
+
+    let refused = post_form(&browser, "/account/delete", &[("confirm", &user.username)]).await;
+    assert_eq!(refused.status(), 401, "a recent sign-in is not enough now");
+    let wrong = post_form(
+        &browser,
+        "/account/delete",
+        &[("confirm", &user.username), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    assert!(app.store.user(&id).await.expect("store").is_some());
+    let code = crate::two_factor::totp(&secret, app.clock.now());
+    let deleted = post_form(
+        &browser,
+        "/account/delete",
+        &[("confirm", &user.username), ("code", &code)],
+    )
+    .await;
+    assert_eq!(deleted.status(), 200);
+    assert!(app.store.user(&id).await.expect("store").is_none());
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     disabling_ends_sessions_and_refresh_tokens_at_once,
     a_new_password_ends_sessions_and_the_old_one_stops_working,
     sessions_can_be_ended_and_accounts_deleted,
+    mistakes_are_told_in_sentences,
 );
 
 fn cli(db: &TestDb, args: &[&str]) -> Command {
@@ -41,6 +42,93 @@ fn run_ok(mut cmd: Command, stdin: Option<&str>) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command that must fail; returns what it said on standard error.
+fn run_err(mut cmd: Command, stdin: Option<&str>) -> String {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run munjigi");
+    if let Some(mut pipe) = child.stdin.take() {
+        use std::io::Write;
+        let _ = pipe.write_all(stdin.unwrap_or_default().as_bytes());
+    }
+    let out: Output = child.wait_with_output().expect("munjigi finished");
+    assert!(!out.status.success(), "the command should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// No Rust names, lists or quotes of debug output: a sentence a person can act on.
+fn assert_sentence(said: &str, contains: &str) {
+    assert!(said.contains(contains), "{said}");
+    for debug in [
+        "[",
+        "]",
+        "Password",
+        "Invalid",
+        "NoSuchUser",
+        "Common",
+        "{",
+        "\\\"",
+    ] {
+        assert!(!said.contains(debug), "debug output {debug:?} in {said:?}");
+    }
+}
+
+async fn mistakes_are_told_in_sentences(db: TestDb) {
+    let app = spawn_app(&db).await;
+    app.user("gail").await;
+    let create = |username: &str, email: &str| {
+        cli(
+            &db,
+            &[
+                "user",
+                "create",
+                "--username",
+                username,
+                "--email",
+                email,
+                "--password-stdin",
+            ],
+        )
+    };
+    let common = run_err(create("hana", "hana@example.com"), Some("password\n"));
+    assert_sentence(&common, "too common or too easy to guess");
+    let short = run_err(create("hana", "hana@example.com"), Some("short\n"));
+    assert_sentence(&short, "at least 8 characters");
+    let bad = run_err(
+        create("h", "not an address"),
+        Some("a fine long passphrase\n"),
+    );
+    assert_sentence(&bad, "The email address is not valid.");
+    assert_sentence(&bad, "Usernames are 3–32 letters");
+    let taken = run_err(
+        create("gail", "other@example.com"),
+        Some("a fine long passphrase\n"),
+    );
+    assert_sentence(&taken, "That username or email address cannot be used");
+    let empty = run_err(create("hana", "hana@example.com"), Some("\n"));
+    assert_sentence(&empty, "No password was given on standard input");
+
+    let nobody = run_err(
+        cli(&db, &["user", "set-password", "nobody", "--password-stdin"]),
+        Some("a fine long passphrase\n"),
+    );
+    assert_sentence(&nobody, "There is no account “nobody”");
+    let weak = run_err(
+        cli(&db, &["user", "set-password", "gail", "--password-stdin"]),
+        Some("12345678\n"),
+    );
+    assert_sentence(&weak, "The password cannot be used.");
+    assert_sentence(
+        &run_err(cli(&db, &["user", "disable", "nobody"]), None),
+        "There is no account",
+    );
+    assert_sentence(
+        &run_err(cli(&db, &["client", "delete", "no-such-client"]), None),
+        "There is no client “no-such-client”.",
+    );
 }
 
 /// A signed-in browser and a refresh token of `username`.

@@ -8,8 +8,9 @@ use serde_json::json;
 
 use crate::common::browser::query;
 use crate::common::fixtures::{PASSWORD, REDIRECT, auth_url, jwt_claims};
+use crate::common::smtp::SmtpSink;
 use crate::common::webdriver::{Driver, Session, browser_available, screenshots_dir};
-use crate::common::{Backend, TestApp, TestDb, spawn_app_on_localhost};
+use crate::common::{Backend, TestApp, TestDb, spawn_app_on_localhost_tweaked};
 use crate::on_both_backends;
 
 on_both_backends!(passkeys_register_then_sign_in_alone_and_as_second_step);
@@ -52,6 +53,27 @@ async fn scroll_to(browser: &Session<'_>, id: &str) {
         .await;
 }
 
+/// Waits (up to 5 s) until the script has shown the button with `id` and it can be pressed.
+async fn wait_until_shown(browser: &Session<'_>, id: &str) {
+    for _ in 0..50 {
+        let ready = browser
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({
+                    "script": "var b = document.getElementById(arguments[0]); return !!b && !b.hidden && !b.disabled;",
+                    "args": [id],
+                })),
+            )
+            .await;
+        if ready == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("#{id} never became usable");
+}
+
 /// Signs the browser out by forgetting munjigi's cookies (WebDriver deletes the cookies of
 /// the page it is on: go to munjigi first).
 async fn forget_cookies(browser: &Session<'_>, app: &TestApp) {
@@ -77,7 +99,12 @@ async fn passkeys_register_then_sign_in_alone_and_as_second_step(db: TestDb) {
         Backend::Postgres => "postgres",
         Backend::Sqlite => "sqlite",
     };
-    let app = spawn_app_on_localhost(&db).await;
+    let sink = SmtpSink::start().await;
+    let smtp = sink.url.clone();
+    let app = spawn_app_on_localhost_tweaked(&db, move |b| {
+        b.smtp(smtp, "munjigi <no-reply@example.com>")
+    })
+    .await;
     assert!(app.base.starts_with("http://localhost:"));
     let c = app.client(AuthMethod::ClientSecretBasic, true).await;
     let driver = Driver::start().await;
@@ -109,6 +136,30 @@ async fn passkeys_register_then_sign_in_alone_and_as_second_step(db: TestDb) {
             browser.url().await
         );
         browser.type_into("#passkey-name", "Laptop").await;
+        // A passkey is a new way in: a signed-in browser alone cannot add one.
+        wait_until_shown(&browser, "passkey-add").await;
+        browser.click("#passkey-add").await;
+        let mut html = String::new();
+        for _ in 0..50 {
+            html = browser.source().await;
+            if html.contains("data-reason=") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            html.contains("data-reason=\"wrong_password\""),
+            "{lang}: refused without the password: {html}"
+        );
+        assert!(
+            app.store
+                .passkeys_of(&user_id)
+                .await
+                .expect("passkeys")
+                .is_empty()
+        );
+        browser.type_into("#passkey-password", PASSWORD).await;
+        wait_until_shown(&browser, "passkey-add").await;
         browser.click("#passkey-add").await;
         // The first second factor: its recovery codes first (passkey_safety.rs has more).
         let at = browser
@@ -128,6 +179,13 @@ async fn passkeys_register_then_sign_in_alone_and_as_second_step(db: TestDb) {
             .await;
         let stored = app.store.passkeys_of(&user_id).await.expect("passkeys");
         assert_eq!(stored.len(), 1);
+        let told = sink.next().await;
+        assert_eq!(told.to, format!("{username}@example.com"));
+        assert!(
+            told.body.contains("Laptop") && told.body.contains(&app.url("/account")),
+            "{lang}: the address is told: {}",
+            told.body
+        );
 
         // On its own: no username, no password.
         forget_cookies(&browser, &app).await;

@@ -278,7 +278,10 @@ async fn linking_and_unlinking_are_mailed_and_recorded(db: TestDb) {
 
     let (_, csrf) = browser.account_page().await;
     let started = browser
-        .post("/account/link/naver", &[("csrf", &csrf)])
+        .post(
+            "/account/link/naver",
+            &[("csrf", &csrf), ("current_password", PASSWORD)],
+        )
         .await;
     let back = travel(&browser, started).await;
     assert_eq!(back.url().path(), "/account");

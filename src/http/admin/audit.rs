@@ -9,7 +9,6 @@ use super::AdminApiError;
 use super::auth::Admin;
 use super::error::AdminErrorBody;
 use crate::app::AppState;
-use crate::store::AuditQuery;
 
 #[derive(Deserialize, IntoParams)]
 pub struct AuditFilter {
@@ -43,12 +42,8 @@ pub async fn query(
     Query(filter): Query<AuditFilter>,
 ) -> Result<Json<Vec<AuditEventView>>, AdminApiError> {
     let events = state
-        .store
-        .recent_audit_events(&AuditQuery {
-            user_id: filter.user,
-            client_id: filter.client,
-            limit: filter.limit.unwrap_or(100).clamp(1, 1000),
-        })
+        .audit_trail()
+        .recent(filter.user, filter.client, filter.limit)
         .await?;
     Ok(Json(
         events

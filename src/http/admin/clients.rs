@@ -11,10 +11,9 @@ use super::error::{AdminErrorBody, AdminJson};
 use super::{AdminApiError, record_change};
 use crate::app::AppState;
 use crate::keys::SigningAlg;
-use crate::oauth::client::{AuthMethod, NewClient, RegisterError, register};
+use crate::oauth::client::{AuthMethod, ClientRecord, NewClient, RegisterError};
 use crate::oauth::client_update::ClientChanges;
 use crate::oauth::grant::GrantType;
-use crate::store::ClientRecord;
 
 /// A client as the API shows it (never its secret).
 #[derive(Serialize, ToSchema)]
@@ -109,7 +108,11 @@ pub async fn list(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ClientView>>, AdminApiError> {
-    let clients = state.store.clients().await?;
+    let keys = state.keys.current();
+    let clients = state
+        .oauth(&keys, state.clock.now())
+        .registered_clients()
+        .await?;
     Ok(Json(clients.into_iter().map(ClientView::from).collect()))
 }
 
@@ -122,7 +125,11 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ClientView>, AdminApiError> {
-    let client = state.store.client(&id).await?;
+    let keys = state.keys.current();
+    let client = state
+        .oauth(&keys, state.clock.now())
+        .registered_client(&id)
+        .await?;
     client
         .map(|c| Json(c.into()))
         .ok_or_else(|| AdminApiError::not_found("client"))
@@ -165,7 +172,8 @@ pub async fn create(
         require_mfa: body.require_mfa,
     };
     let now = state.clock.now();
-    let (record, client_secret) = register(&state.store, &state.hasher, new, now).await?;
+    let keys = state.keys.current();
+    let (record, client_secret) = state.oauth(&keys, now).register_client(new).await?;
     record_change(&state, &admin, "client.create", &record.id, now);
     let created = ClientCreated {
         client: record.into(),
@@ -184,10 +192,12 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<Json<NewSecret>, AdminApiError> {
     let now = state.clock.now();
-    let secret = crate::oauth::client::rotate_secret(&state.store, &state.hasher, &id, now)
+    let keys = state.keys.current();
+    let secret = state
+        .oauth(&keys, now)
+        .rotate_client_secret(&id)
         .await?
         .ok_or_else(|| AdminApiError::not_found("confidential client"))?;
-    state.clients.invalidate(&id);
     record_change(&state, &admin, "client.rotate_secret", &id, now);
     Ok(Json(NewSecret {
         client_secret: secret,
@@ -203,11 +213,12 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AdminApiError> {
-    if !state.store.delete_client(&id).await? {
+    let now = state.clock.now();
+    let keys = state.keys.current();
+    if !state.oauth(&keys, now).delete_client(&id).await? {
         return Err(AdminApiError::not_found("client"));
     }
-    state.clients.invalidate(&id);
-    record_change(&state, &admin, "client.delete", &id, state.clock.now());
+    record_change(&state, &admin, "client.delete", &id, now);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,10 +269,12 @@ pub async fn update(
         require_mfa: body.require_mfa,
     };
     let now = state.clock.now();
-    let record = crate::oauth::client_update::update(&state.store, &id, changes, now)
+    let keys = state.keys.current();
+    let record = state
+        .oauth(&keys, now)
+        .update_client(&id, changes)
         .await?
         .ok_or_else(|| AdminApiError::not_found("client"))?;
-    state.clients.invalidate(&id);
     record_change(&state, &admin, "client.update", &id, now);
     Ok(Json(record.into()))
 }

@@ -9,7 +9,7 @@ use super::auth::Admin;
 use super::error::AdminErrorBody;
 use super::{AdminApiError, record_change};
 use crate::app::AppState;
-use crate::keys::{self, SigningAlg};
+use crate::keys;
 
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
@@ -37,7 +37,7 @@ pub async fn list(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<KeyView>>, AdminApiError> {
-    let rows = keys::list_keys(&state.store).await.map_err(key_error)?;
+    let rows = state.key_admin().list().await.map_err(key_error)?;
     Ok(Json(
         rows.into_iter()
             .map(|r| KeyView {
@@ -62,21 +62,18 @@ pub async fn rotate(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ScheduledKey>>, AdminApiError> {
     let now = state.clock.now();
-    let mut scheduled = Vec::new();
-    for alg in SigningAlg::DEFAULTS {
-        let kek = state.keys.kek();
-        let done = keys::rotation::schedule(&state.store, kek, alg, now, state.config.keys.publish)
-            .await
-            .map_err(key_error)?;
-        if let Some((kid, signs_from)) = done {
+    let scheduled = state.key_admin().rotate(now).await.map_err(key_error)?;
+    let scheduled = scheduled
+        .into_iter()
+        .map(|(alg, kid, signs_from)| {
             record_change(&state, &admin, "keys.rotate", &kid, now);
-            scheduled.push(ScheduledKey {
+            ScheduledKey {
                 alg: alg.as_str().to_owned(),
                 kid,
                 signs_from,
-            });
-        }
-    }
+            }
+        })
+        .collect();
     Ok(Json(scheduled))
 }
 

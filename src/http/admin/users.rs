@@ -105,8 +105,7 @@ fn role(value: Option<&str>) -> Result<Option<Role>, AdminApiError> {
 }
 
 fn problems(list: &[InvalidUser]) -> AdminApiError {
-    let names: Vec<String> = list.iter().map(|p| format!("{p:?}")).collect();
-    AdminApiError::invalid(format!("not acceptable: {}", names.join(", ")))
+    AdminApiError::invalid(crate::account::user::describe(list))
 }
 
 impl From<AccountAdminError> for AdminApiError {

@@ -3,28 +3,23 @@
 //! forms that change things are in `account_forms.rs`; each sends the person back here.
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::federation::{provider_class, provider_name, start_link};
+use super::federation::{provider_class, provider_name};
 use super::i18n::Texts;
 use super::page::{Page, no_store, see_other};
 use super::views::{AccountPage, AppView, LinkOption, MethodView, PasskeyView, SessionRowView};
+use crate::account::reauth::Asks;
 use crate::app::AppState;
 use crate::federation::link::{Told, unlink_and_tell};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
 use crate::http::session::{self, SignedIn};
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
 
 #[derive(Deserialize)]
 pub struct UnlinkForm {
@@ -179,7 +174,10 @@ pub async fn render(
         Some((code, message)) => (code, Some(message.to_owned())),
         None => (StatusCode::OK, None),
     };
+    let asks = state.reauth().asks(user).await?;
     let view = AccountPage {
+        asks_password: asks == Asks::Password,
+        asks_code: asks == Asks::Code,
         t,
         csrf: csrf.token(),
         user_name: user.name.clone().unwrap_or(user.username.clone()),
@@ -241,18 +239,4 @@ pub async fn unlink(
         );
     }
     Ok(see_other("/account"))
-}
-
-pub async fn link(
-    State(state): State<AppState>,
-    page: Page,
-    session: Session,
-    csrf: Csrf,
-    signed_in: SignedIn,
-    Path(provider): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    page.lang(None);
-    csrf.check(&form.csrf)?;
-    start_link(&state, &page, &session, &provider, &signed_in.user.id).await
 }

@@ -3,13 +3,14 @@
 //! shows the page again with what went wrong.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::account::render;
+use super::federation::start_link;
 use super::i18n::EN;
 use super::i18n::Texts;
 use super::mail_links::notice;
@@ -17,6 +18,7 @@ use super::page::{Page, no_store, see_other};
 use super::signup::invalid_message;
 use super::views::{RecoveryCodesPage, TotpSetupPage};
 use crate::account::links::EmailChangeStarted;
+use crate::account::reauth::{Offered, ReauthError, Reauthenticated};
 use crate::account::second_factor::SecondFactorError;
 use crate::account::self_service::SelfServiceError;
 use crate::app::AppState;
@@ -96,36 +98,52 @@ impl Ctx {
         self.state.audit.record(event, self.state.clock.now());
     }
 
-    /// Asks again who this is before a change to how the account signs in: the current
-    /// password, else a code of its second factor, else a sign-in of the last 15 minutes.
-    /// `Some(page)` is the refusal to show.
-    async fn reconfirm(&self, form: &AccountForm) -> Result<Option<Response>, PageError> {
-        let user = &self.signed_in.user;
-        let now = self.state.clock.now();
-        if user.password_hash.is_some() {
-            let confirmed = self
-                .state
-                .accounts()
-                .confirm_password(user, form.current_password.clone(), self.ip, now)
-                .await;
-            return match confirmed {
-                Ok(()) => Ok(None),
-                Err(e) => self.self_service_error(e).await.map(Some),
-            };
+    /// Asks again who this is before a change to how the account is entered (the rule is
+    /// `account::reauth`'s). `Err(page)` is the refusal to show.
+    async fn prove(
+        &self,
+        form: &AccountForm,
+    ) -> Result<Result<Reauthenticated, Response>, PageError> {
+        let offered = Offered {
+            password: form.current_password.clone(),
+            code: form.code.clone(),
+        };
+        let checked = self
+            .state
+            .reauth()
+            .check(
+                &self.signed_in.user,
+                &self.signed_in.sign_in,
+                offered,
+                self.ip,
+                self.state.clock.now(),
+            )
+            .await;
+        match checked {
+            Ok(proof) => Ok(Ok(proof)),
+            Err(e) => self.reauth_error(e).await.map(Err),
         }
-        let second = self.state.second_factors();
-        if second.has_authenticator(&user.id).await? {
-            return match second.check(&user.id, &form.code, self.ip, now).await {
-                Ok(_) => Ok(None),
-                Err(e) => self.second_factor_error(e).await.map(Some),
-            };
-        }
-        if self.signed_in.sign_in.is_recent(now) {
-            Ok(None)
-        } else {
-            self.refused(StatusCode::UNAUTHORIZED, self.t.acct.sign_in_again)
-                .await
-                .map(Some)
+    }
+
+    async fn reauth_error(&self, e: ReauthError) -> Result<Response, PageError> {
+        let t = self.t;
+        match e {
+            ReauthError::WrongPassword => {
+                self.refused(StatusCode::UNAUTHORIZED, t.acct.wrong_password)
+                    .await
+            }
+            ReauthError::WrongCode => {
+                self.refused(StatusCode::UNAUTHORIZED, t.acct.wrong_code)
+                    .await
+            }
+            ReauthError::SignInAgain => {
+                self.refused(StatusCode::UNAUTHORIZED, t.acct.sign_in_again)
+                    .await
+            }
+            ReauthError::Throttled(secs) => Err(PageError::throttled(secs)),
+            ReauthError::Sealed(e) => Err(PageError::unavailable(e)),
+            ReauthError::Store(e) => Err(e.into()),
+            ReauthError::Hash(e) => Err(e.into()),
         }
     }
 
@@ -228,12 +246,16 @@ account_form!(profile, |ctx, form| {
 });
 
 account_form!(email, |ctx, form| {
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
     let now = ctx.state.clock.now();
     let t = ctx.t;
     let started = ctx
         .state
         .links()
-        .change_email(&ctx.signed_in.user, &form.email, ctx.lang, now)
+        .change_email(&proof, &form.email, ctx.lang, now)
         .await?;
     match started {
         EmailChangeStarted::LinkSent => {
@@ -277,17 +299,19 @@ account_form!(resend_verification, |ctx, form| {
 });
 
 account_form!(password, |ctx, form| {
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
     let now = ctx.state.clock.now();
     let this_session = session::id_hash(&ctx.session).unwrap_or_default();
     let changed = ctx
         .state
         .accounts()
         .change_password(
-            &ctx.signed_in.user,
-            form.current_password,
+            &proof,
             form.new_password,
             &this_session,
-            ctx.ip,
             now,
             ctx.state.config.lifetimes.access_token,
         )
@@ -383,14 +407,12 @@ account_form!(revoke_app, |ctx, form| {
 });
 
 account_form!(delete, |ctx, form| {
-    let now = ctx.state.clock.now();
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
     let user = &ctx.signed_in.user;
-    if let Err(e) = ctx
-        .state
-        .accounts()
-        .delete_own(user, form.confirm, ctx.ip, now)
-        .await
-    {
+    if let Err(e) = ctx.state.accounts().delete_own(&proof, &form.confirm).await {
         return ctx.self_service_error(e).await;
     }
     ctx.record(
@@ -408,14 +430,15 @@ account_form!(delete, |ctx, form| {
 });
 
 account_form!(totp_start, |ctx, form| {
-    if let Some(refused) = ctx.reconfirm(&form).await? {
-        return Ok(refused);
-    }
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
     let now = ctx.state.clock.now();
     let enrolment = ctx
         .state
         .second_factors()
-        .begin_enrolment(&ctx.signed_in.user.id, now)
+        .begin_enrolment(&proof, now)
         .map_err(PageError::unavailable)?;
     session::put_enrolment(&ctx.session, &enrolment).await?;
     Ok(see_other("/account/2fa/totp"))
@@ -507,12 +530,14 @@ account_form!(totp_confirm, |ctx, form| {
 });
 
 account_form!(recovery_new, |ctx, form| {
-    if let Some(refused) = ctx.reconfirm(&form).await? {
-        return Ok(refused);
-    }
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
+    let user_id = proof.user_id();
     let now = ctx.state.clock.now();
     let second = ctx.state.second_factors();
-    let user_id = &ctx.signed_in.user.id;
+    // Recovery codes belong to any second factor (a passkey alone too).
     if !second.enrolled(user_id).await? {
         return Ok(see_other("/account"));
     }
@@ -522,15 +547,11 @@ account_form!(recovery_new, |ctx, form| {
 });
 
 account_form!(totp_disable, |ctx, form| {
-    if let Some(refused) = ctx.reconfirm(&form).await? {
-        return Ok(refused);
-    }
-    if ctx
-        .state
-        .second_factors()
-        .disable(&ctx.signed_in.user.id)
-        .await?
-    {
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
+    if ctx.state.second_factors().disable(&proof).await? {
         ctx.record(ctx.audit("totp_disabled"));
     }
     Ok(ctx.done("totp_disabled"))
@@ -561,13 +582,15 @@ fn recovery_codes(t: &'static Texts, codes: Vec<String>) -> Response {
 }
 
 account_form!(passkey_remove, |ctx, form| {
-    if let Some(refused) = ctx.reconfirm(&form).await? {
-        return Ok(refused);
-    }
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
     let now = ctx.state.clock.now();
-    let user_id = &ctx.signed_in.user.id;
-    let accounts = ctx.state.accounts();
-    if !accounts
+    let user_id = proof.user_id();
+    if !ctx
+        .state
+        .accounts()
         .ways_in(user_id)
         .await?
         .passkeys
@@ -575,8 +598,10 @@ account_form!(passkey_remove, |ctx, form| {
     {
         return Ok(see_other("/account"));
     }
-    if !accounts
-        .remove_passkey(user_id, &form.credential_id, now)
+    if !ctx
+        .state
+        .passkeys()
+        .remove(&proof, &form.credential_id, now)
         .await?
     {
         return ctx
@@ -586,3 +611,24 @@ account_form!(passkey_remove, |ctx, form| {
     ctx.record(ctx.audit("passkey_removed"));
     Ok(ctx.done("passkey_removed"))
 });
+
+/// `POST /account/link/{provider}`: linking another provider is a new way in, so it asks
+/// again who this is before the round trip starts.
+#[allow(clippy::too_many_arguments)] // axum extractors, one per argument
+pub async fn link(
+    State(state): State<AppState>,
+    page: Page,
+    session: Session,
+    csrf: Csrf,
+    signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
+    Path(provider): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, PageError> {
+    let ctx = open(state, &page, session, csrf, signed_in, ip, &form.csrf).await?;
+    let proof = match ctx.prove(&form).await? {
+        Ok(proof) => proof,
+        Err(refused) => return Ok(refused),
+    };
+    start_link(&ctx.state, &page, &ctx.session, &provider, &proof).await
+}

@@ -18,6 +18,7 @@ use super::page::{Page, for_request, no_store, see_other};
 use super::sign_in::{link_failure, place, respond, upstream_failure};
 use super::texts::Texts;
 use super::views::{LinkPage, ProviderButton};
+use crate::account::reauth::Reauthenticated;
 use crate::account::sign_in::PasswordSignInError;
 use crate::app::AppState;
 use crate::federation::link::LinkError;
@@ -334,16 +335,17 @@ pub async fn link_cancel(
     Ok(see_other(&login_again(&form.request)))
 }
 
-/// For the account page: starts linking `provider` to the signed-in user.
+/// For the account page: starts linking `provider` to the account whose owner just proved
+/// who they are (a new way in, `account::reauth`).
 pub async fn start_link(
     state: &AppState,
     page: &Page,
     session: &Session,
     provider: &str,
-    user_id: &str,
+    proof: &Reauthenticated,
 ) -> Result<Response, PageError> {
     let purpose = Purpose::Link {
-        user_id: user_id.to_owned(),
+        user_id: proof.user_id().to_owned(),
     };
     start(state, page, session, provider, "", purpose).await
 }

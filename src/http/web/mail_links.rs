@@ -12,12 +12,17 @@ use super::i18n::{Lang, Texts};
 use super::page::{Page, for_request, no_store};
 use super::signup::invalid_message;
 use super::views::{ForgotPage, NoticePage, ResetPage, VerifyPage};
-use crate::account::links::{Confirmed, ResetError};
+use tower_sessions::Session;
+
+use crate::account::links::{ConfirmError, Confirmed, LinkAccount, LinkUser, ResetError};
+use crate::account::proof_of_address::Removed;
+use crate::account::sign_in::SignIn;
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
+use crate::http::session::MaybeSignedIn;
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
@@ -73,25 +78,52 @@ pub fn notice(
     )
 }
 
-/// `GET /email/verify?token=…`: a button that confirms the address.
+/// `GET /email/verify?token=…`: a button that confirms the address — with the account's
+/// password when this browser is not signed in to it (`Links::confirm_email`).
 pub async fn verify_show(
+    State(state): State<AppState>,
     page: Page,
     csrf: Csrf,
+    signed_in: MaybeSignedIn,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, PageError> {
     let t = page.lang(None).texts();
-    let view = VerifyPage {
+    let now = state.clock.now();
+    let account = state
+        .links()
+        .address_link_account(&q.token, now)
+        .await?
+        .ok_or_else(link_invalid)?;
+    let view = verify_page(t, &csrf, q.token, &account, signed_in.sign_in(), None);
+    Ok(no_store(view.into_response()))
+}
+
+fn verify_page(
+    t: &'static Texts,
+    csrf: &Csrf,
+    token: String,
+    account: &LinkAccount,
+    sign_in: Option<&SignIn>,
+    error: Option<&str>,
+) -> VerifyPage {
+    let theirs = sign_in.is_some_and(|s| s.user_id == account.user_id);
+    VerifyPage {
         t,
         csrf: csrf.token(),
-        token: q.token,
-    };
-    Ok(no_store(view.into_response()))
+        token,
+        username: (!theirs).then(|| account.username.clone()),
+        ask_password: !theirs && account.has_password,
+        sign_in_first: !theirs && !account.has_password,
+        error: error.map(str::to_owned),
+    }
 }
 
 pub async fn verify_submit(
     State(state): State<AppState>,
     page: Page,
+    session: Session,
     csrf: Csrf,
+    signed_in: MaybeSignedIn,
     ClientIp(ip): ClientIp,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
@@ -99,14 +131,38 @@ pub async fn verify_submit(
     let t = lang.texts();
     csrf.check(&form.csrf)?;
     let now = state.clock.now();
-    let confirmed = state
-        .links()
-        .confirm_email(&form.token, lang.code(), now)
-        .await?;
-    let (user_id, action) = match confirmed {
+    let links = state.links();
+    let by = match signed_in.sign_in() {
+        Some(sign_in) if form.password.is_empty() => LinkUser::SignedIn(sign_in),
+        _ => LinkUser::Password {
+            password: form.password,
+            ip,
+        },
+    };
+    let by_session = matches!(by, LinkUser::SignedIn(_));
+    let ttl = state.config.lifetimes.access_token;
+    let confirmed = match links
+        .confirm_email(&form.token, by, lang.code(), now, ttl)
+        .await
+    {
+        Ok(confirmed) => confirmed,
+        Err(e @ (ConfirmError::ShowWayIn | ConfirmError::SignInFirst)) => {
+            let account = links
+                .address_link_account(&form.token, now)
+                .await?
+                .ok_or_else(link_invalid)?;
+            let error = matches!(e, ConfirmError::ShowWayIn).then_some(t.acct.wrong_password);
+            let view = verify_page(t, &csrf, form.token, &account, None, error);
+            return Ok((StatusCode::UNAUTHORIZED, no_store(view.into_response())).into_response());
+        }
+        Err(ConfirmError::Throttled(secs)) => return Err(PageError::throttled(secs)),
+        Err(ConfirmError::Store(e)) => return Err(e.into()),
+        Err(ConfirmError::Hash(e)) => return Err(e.into()),
+    };
+    let (user_id, action, removed) = match confirmed {
         None => return Err(link_invalid()),
-        Some(Confirmed::Verified(user_id)) => (user_id, "email_verified"),
-        Some(Confirmed::Changed(user_id)) => (user_id, "email_changed"),
+        Some(Confirmed::Verified { user_id, removed }) => (user_id, "email_verified", removed),
+        Some(Confirmed::Changed { user_id, removed }) => (user_id, "email_changed", removed),
         Some(Confirmed::Stale) => {
             return Err(
                 PageError::new(StatusCode::CONFLICT, |t| t.acct.email_changed_since)
@@ -120,17 +176,75 @@ pub async fn verify_submit(
             );
         }
     };
-    let event = Event::new(Kind::Account)
+    let mut event = Event::new(Kind::Account)
         .user(user_id)
         .ip(ip)
         .with("action", action);
+    let mut lines = vec![t.acct.email_verified_message.to_owned()];
+    if let Some(removed) = &removed {
+        event = event
+            .with("first_proof", true)
+            .with("sessions_ended", removed.ended.sessions)
+            .with("grants_revoked", removed.ended.grants)
+            .with("ways_removed", removed_ways(t, removed).len());
+        if removed.any_way_in() {
+            lines.push(t.acct.ways_removed.to_owned());
+            lines.extend(removed_ways(t, removed));
+        }
+        if by_session {
+            // The proof ended every session of the account; the one that used the link
+            // stays, under a new id.
+            session
+                .cycle_id()
+                .await
+                .map_err(crate::http::session::SessionError::from)?;
+            csrf.rotate();
+        }
+    }
     state.audit.record(event, now);
     Ok(notice(
         t,
         t.acct.email_verified_title,
-        vec![t.acct.email_verified_message.to_owned()],
+        lines,
         Some(("/account".to_owned(), t.account_link)),
     ))
+}
+
+/// The ways a first proof removed, one line each.
+fn removed_ways(t: &Texts, removed: &Removed) -> Vec<String> {
+    let mut lines = Vec::new();
+    if removed.password_replaced {
+        lines.push(format!("– {}", t.acct.way_earlier_password));
+    }
+    lines.extend(way_lines(
+        t,
+        &removed.providers,
+        &removed.passkeys,
+        removed.authenticator,
+    ));
+    lines
+}
+
+/// Providers, passkeys and the authenticator app, one line each.
+fn way_lines(
+    t: &Texts,
+    providers: &[String],
+    passkeys: &[String],
+    authenticator: bool,
+) -> Vec<String> {
+    let mut lines: Vec<String> = providers
+        .iter()
+        .map(|p| format!("– {} {p}", t.acct.way_provider))
+        .collect();
+    lines.extend(
+        passkeys
+            .iter()
+            .map(|p| format!("– {} “{p}”", t.acct.way_passkey)),
+    );
+    if authenticator {
+        lines.push(format!("– {}", t.acct.way_authenticator));
+    }
+    lines
 }
 
 /// Reset by mail needs mail.
@@ -232,29 +346,49 @@ pub async fn reset_submit(
     ClientIp(ip): ClientIp,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
-    let t = page.lang(None).texts();
+    let lang = page.lang(None);
+    let t = lang.texts();
     csrf.check(&form.csrf)?;
     let now = state.clock.now();
     let links = state.links();
     let ttl = state.config.lifetimes.access_token;
     match links
-        .reset_password(&form.token, form.password, now, ttl)
+        .reset_password(&form.token, form.password, lang.code(), now, ttl)
         .await
     {
-        Ok((user, ended)) => {
-            let event = Event::new(Kind::Account)
-                .user(user.id)
+        Ok(reset) => {
+            let mut event = Event::new(Kind::Account)
+                .user(reset.user.id)
                 .ip(ip)
                 .with("action", "password_reset")
-                .with("sessions_ended", ended.sessions)
-                .with("grants_revoked", ended.grants);
+                .with("sessions_ended", reset.ended.sessions)
+                .with("grants_revoked", reset.ended.grants);
+            let mut lines = vec![t.acct.reset_done.to_owned()];
+            if let Some(removed) = &reset.removed {
+                event = event
+                    .with("first_proof", true)
+                    .with("ways_removed", removed_ways(t, removed).len());
+                if removed.any_way_in() {
+                    lines.push(t.acct.ways_removed.to_owned());
+                    lines.extend(removed_ways(t, removed));
+                }
+            }
             state.audit.record(event, now);
-            Ok(notice(
-                t,
-                t.acct.reset_title,
-                vec![t.acct.reset_done.to_owned()],
-                Some(("/login".to_owned(), t.login_link)),
-            ))
+            let left = &reset.remaining;
+            let link = if left.beyond_password() {
+                lines.push(t.acct.ways_remaining.to_owned());
+                lines.extend(way_lines(
+                    t,
+                    &left.providers,
+                    &left.passkeys,
+                    left.authenticator,
+                ));
+                ("/account".to_owned(), t.account_link)
+            } else {
+                lines.push(t.acct.only_password_left.to_owned());
+                ("/login".to_owned(), t.login_link)
+            };
+            Ok(notice(t, t.acct.reset_title, lines, Some(link)))
         }
         Err(ResetError::LinkInvalid) => Err(link_invalid()),
         Err(ResetError::Password(problems)) => {

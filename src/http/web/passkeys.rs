@@ -18,6 +18,7 @@ use super::i18n::{Lang, Texts};
 use super::page::Page;
 use super::sign_in::{complete, place, respond};
 use crate::account::passkeys::{Ceremony, CloneReport, PasskeyError, report_clone};
+use crate::account::reauth::{Offered, ReauthError};
 use crate::account::sign_in::SignIn;
 use crate::app::AppState;
 use crate::audit::{Event, Kind};
@@ -58,6 +59,12 @@ pub struct OptionsBody {
     /// `sign-in` (no username) or `second-factor` (after a password).
     #[serde(default)]
     purpose: String,
+    /// Registering asks again who this is (`account::reauth`): the current password, or a
+    /// code of the authenticator app.
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    code: String,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +101,9 @@ enum Why {
     SignInAgain,
     NotSignedIn,
     Exists,
+    WrongPassword,
+    WrongCode,
+    Throttled,
 }
 
 impl Why {
@@ -109,6 +119,9 @@ impl Why {
             Self::SignInAgain => "sign_in_again",
             Self::NotSignedIn => "sign_in",
             Self::Exists => "passkey_exists",
+            Self::WrongPassword => "wrong_password",
+            Self::WrongCode => "wrong_code",
+            Self::Throttled => "throttled",
         }
     }
 
@@ -118,6 +131,7 @@ impl Why {
             Self::Expired => StatusCode::BAD_REQUEST,
             Self::Off => StatusCode::NOT_FOUND,
             Self::Exists => StatusCode::CONFLICT,
+            Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -135,6 +149,9 @@ impl Why {
             Self::SignInAgain => pk.sign_in_again,
             Self::NotSignedIn => pk.not_signed_in,
             Self::Exists => pk.already_added,
+            Self::WrongPassword => t.acct.wrong_password,
+            Self::WrongCode => t.acct.wrong_code,
+            Self::Throttled => t.too_many_attempts,
         }
     }
 }
@@ -385,12 +402,14 @@ fn refusal_reason(e: &PasskeyError) -> &'static str {
     }
 }
 
-/// `POST /account/passkeys/options`: a challenge to register a new passkey.
+/// `POST /account/passkeys/options`: a challenge to register a new passkey, once the person
+/// has shown again who they are (a passkey is a new way in).
 pub async fn register_options(
     State(state): State<AppState>,
     page: Page,
     session: Session,
     csrf: Csrf,
+    device: Device,
     signed_in: MaybeSignedIn,
     Json(body): Json<OptionsBody>,
 ) -> Result<Response, PageError> {
@@ -400,14 +419,30 @@ pub async fn register_options(
         Err(why) => return Ok(refusal(t, why)),
     };
     let now = state.clock.now();
-    if !signed_in.sign_in.is_recent(now) {
-        return Ok(refusal(t, Why::SignInAgain));
-    }
-    let started = state.passkeys().start_registration(&signed_in.user).await;
+    let offered = Offered {
+        password: body.current_password,
+        code: body.code,
+    };
+    let checked = state
+        .reauth()
+        .check(&signed_in.user, &signed_in.sign_in, offered, device.ip, now)
+        .await;
+    let proof = match checked {
+        Ok(proof) => proof,
+        Err(ReauthError::WrongPassword) => return Ok(refusal(t, Why::WrongPassword)),
+        Err(ReauthError::WrongCode) => return Ok(refusal(t, Why::WrongCode)),
+        Err(ReauthError::SignInAgain) => return Ok(refusal(t, Why::SignInAgain)),
+        Err(ReauthError::Throttled(_)) => return Ok(refusal(t, Why::Throttled)),
+        Err(ReauthError::Sealed(e)) => return Err(PageError::unavailable(e)),
+        Err(ReauthError::Store(e)) => return Err(e.into()),
+        Err(ReauthError::Hash(e)) => return Err(e.into()),
+    };
+    let started = state.passkeys().start_registration(&proof).await;
     offer(t, &session, started, now).await
 }
 
-/// `POST /account/passkeys`: the new credential, checked and kept.
+/// `POST /account/passkeys`: the new credential, checked and kept; the account's address is
+/// told.
 pub async fn register(
     State(state): State<AppState>,
     page: Page,
@@ -436,6 +471,9 @@ pub async fn register(
         .await;
     match added {
         Ok(record) => {
+            state
+                .links()
+                .notify_passkey_added(user, &record.name, page.lang(None).code());
             let event = Event::new(Kind::Account)
                 .user(user.id.clone())
                 .ip(device.ip)

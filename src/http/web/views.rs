@@ -121,6 +121,9 @@ pub struct AccountPage {
     pub passkeys: Vec<PasskeyView>,
     /// Other sessions signed in with one factor while the account has two (offered to end).
     pub one_factor_sessions: usize,
+    /// What a change to how the account is entered asks for (`account::reauth`).
+    pub asks_password: bool,
+    pub asks_code: bool,
 }
 
 /// A passkey on the account page.
@@ -204,6 +207,13 @@ pub struct VerifyPage {
     pub t: &'static Texts,
     pub csrf: String,
     pub token: String,
+    /// The account the link is for, when the browser is not signed in to it.
+    pub username: Option<String>,
+    /// Not signed in to the link's account: its password confirms (or sign in first, for
+    /// an account without one).
+    pub ask_password: bool,
+    pub sign_in_first: bool,
+    pub error: Option<String>,
 }
 
 /// One requested scope on the consent page.

@@ -1,16 +1,16 @@
 //! The authorization request's steps against the store: start it, decide what comes next,
 //! record a consent answer, issue the code. Handlers call these and render the answer.
 
-use crate::account::sign_in::SignIn;
 use crate::audit::{Event, Kind};
 use crate::oauth::client::Client;
 use crate::oauth::context::OAuthContext;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant::authorization_code::{self, Authentication};
+use crate::oauth::id_token;
 use crate::oauth::params::Params;
 use crate::oauth::redirect;
 use crate::oauth::scope::Scopes;
-use crate::oidc::id_token;
+use crate::oauth::sign_in::SignIn;
 use crate::store::StoreError;
 
 use super::next_step::{self, ConsentAnswer, Next, Pending, Situation};
@@ -99,7 +99,7 @@ pub async fn decide(
     let has_second_factor = match sign_in {
         Some(s)
             if (client.record.require_mfa || request.asks_for_two_factors())
-                && !crate::oidc::acr::is_multi_factor(&s.amr) =>
+                && !crate::oauth::acr::is_multi_factor(&s.amr) =>
         {
             ctx.store.has_second_factor(&s.user_id).await?
         }

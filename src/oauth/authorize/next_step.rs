@@ -5,11 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::sign_in::SignIn;
+use crate::oauth::acr;
 use crate::oauth::client::Client;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::scope::Scopes;
-use crate::oidc::acr;
+use crate::oauth::sign_in::SignIn;
 
 use super::request::AuthorizationRequest;
 

@@ -57,7 +57,7 @@ impl AuthorizationRequest {
     pub fn asks_for_two_factors(&self) -> bool {
         self.acr_values
             .as_deref()
-            .is_some_and(crate::oidc::acr::asks_for_two_factors)
+            .is_some_and(crate::oauth::acr::asks_for_two_factors)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::oauth::client::Client;
 use crate::oauth::error::OAuthError;
 use crate::oauth::resource;
 use crate::oauth::scope::{OPENID, Scopes};
-use crate::oidc::{claims, id_token};
+use crate::oauth::{claims, id_token};
 use crate::store::UserRecord;
 
 use super::context::OAuthContext;
@@ -158,7 +158,7 @@ impl Signed<'_> {
                 at_hash: Some(id_token::at_hash(&access_token)),
                 sid: self.sid.map(str::to_owned),
                 amr: self.amr.to_vec(),
-                acr: Some(crate::oidc::acr::acr_of(self.amr).to_owned()),
+                acr: Some(crate::oauth::acr::acr_of(self.amr).to_owned()),
                 idp: self.idp.map(str::to_owned),
                 profile: claims::for_scopes(self.user, scopes),
             };

@@ -93,6 +93,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("POST {url}: {e}"))
     }
 
+    /// A JSON post, as the pages' scripts make them.
+    pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.absolute(url))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+    }
+
     /// Follows redirects that stay on munjigi; returns the first response that is a page, or
     /// a redirect leaving munjigi (to the client).
     pub async fn follow(&self, mut response: reqwest::Response) -> reqwest::Response {

@@ -229,10 +229,10 @@ pub async fn spawn_app_tweaked(
 
 /// A server whose issuer is `http://localhost:{port}` (WebAuthn needs a domain name).
 pub async fn spawn_app_on_localhost(db: &TestDb) -> TestApp {
-    spawn_on_host(db, &db.url, Clock::system(), "localhost", |b| b).await
+    spawn_app_on_localhost_tweaked(db, |b| b).await
 }
 
-/// `spawn_app_on_localhost` with a changed configuration (mail, …).
+/// On `localhost`, with its configuration adjusted (mail, …).
 pub async fn spawn_app_on_localhost_tweaked(
     db: &TestDb,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,

@@ -26,7 +26,7 @@ pub struct IdTokenClaims {
     pub sid: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub amr: Vec<String>,
-    /// The authentication context class the sign-in met (`oidc::acr`).
+    /// The authentication context class the sign-in met (`oauth::acr`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub acr: Option<String>,
     /// The upstream identity provider of a federated sign-in (`google`, `kakao`, ...).
