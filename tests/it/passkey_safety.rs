@@ -251,7 +251,10 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
         );
 
         // The first passkey is the first second factor: recovery codes, shown once.
+        // A passkey is a new way in: the password says again who this is.
         browser.type_into("#passkey-name", "Laptop").await;
+        browser.type_into("#passkey-password", PASSWORD).await;
+        crate::passkeys::wait_until_shown(&browser, "passkey-add").await;
         browser.click("#passkey-add").await;
         let at = browser
             .wait_for_url(&app.url("/account/2fa/recovery/codes"))
@@ -337,6 +340,15 @@ async fn passkeys_bring_codes_offer_to_end_sessions_and_say_what_failed(db: Test
         assert!(
             recovering.signed_in().await,
             "{lang}: signed in with a recovery code"
+        );
+
+        // Adding the passkey was told first (a new way in is never silent).
+        let added = sink.next().await;
+        assert_eq!(added.to, format!("{username}@example.com"));
+        assert!(
+            added.body.contains("Laptop") && !added.subject.contains(expect.mail_subject),
+            "{lang}: {}",
+            added.subject
         );
 
         // A clone: the stored counter is ahead of the authenticator's.

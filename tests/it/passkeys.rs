@@ -54,7 +54,7 @@ async fn scroll_to(browser: &Session<'_>, id: &str) {
 }
 
 /// Waits (up to 5 s) until the script has shown the button with `id` and it can be pressed.
-async fn wait_until_shown(browser: &Session<'_>, id: &str) {
+pub(crate) async fn wait_until_shown(browser: &Session<'_>, id: &str) {
     for _ in 0..50 {
         let ready = browser
             .call(
