@@ -305,6 +305,13 @@ impl AppState {
         crate::audit::AuditTrail { store: &self.store }
     }
 
+    /// The browser sessions' records, for the session layer.
+    pub fn session_records(&self) -> crate::account::sessions::SessionRecords {
+        crate::account::sessions::SessionRecords {
+            store: self.store.clone(),
+        }
+    }
+
     /// What the protocol code needs, for one request at `now` with the keys of that moment.
     pub fn oauth<'a>(&'a self, keys: &'a KeySet, now: i64) -> OAuthContext<'a> {
         OAuthContext {

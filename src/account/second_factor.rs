@@ -92,7 +92,12 @@ impl SecondFactors<'_> {
 
     /// Whether the account has an authenticator app (codes can confirm who this is).
     pub async fn has_authenticator(&self, user_id: &str) -> Result<bool, StoreError> {
-        Ok(self.store.totp_of(user_id).await?.is_some())
+        Ok(self.authenticator_since(user_id).await?.is_some())
+    }
+
+    /// Since when the account has its authenticator app, if it has one.
+    pub async fn authenticator_since(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.store.totp_of(user_id).await?.map(|t| t.created_at))
     }
 
     /// Starts setting up an authenticator, its owner having just proved who they are: a new

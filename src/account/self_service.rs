@@ -128,3 +128,13 @@ impl Accounts<'_> {
         Ok(())
     }
 }
+
+impl Accounts<'_> {
+    /// The apps the account allowed (its consents), for the account page.
+    pub async fn allowed_apps(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<crate::store::ConsentRecord>, StoreError> {
+        self.store.consents_of(user_id).await
+    }
+}

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{SessionRow, StoreError};
+use crate::store::{SessionRow, Store, StoreError};
 
 use super::sign_in::SignIn;
 
@@ -231,5 +231,66 @@ mod tests {
             1,
         );
         assert!(d.user_agent.starts_with("ab") && d.user_agent.chars().count() == USER_AGENT_MAX);
+    }
+}
+
+/// Sessions nobody has signed in to that one address (an IPv6 /64 counts as one) keeps at
+/// most: a new one beyond this ends that address's least recently used one. Anonymous state
+/// that can live in the browser does (the passkey prompt, CSRF tokens); what stays in a
+/// session — a pending authorization request, a round trip to a provider — is bounded by this
+/// instead. Enough for the people behind one NAT signing in at once; a flood from one address
+/// costs at most this many rows.
+pub const ANONYMOUS_PER_ADDRESS: i64 = 32;
+
+/// The browser sessions' records, as the session layer keeps them: opaque data under the
+/// hash of the cookie's id, with whose sign-in it holds (so an account's sessions end
+/// together) or, for an anonymous one, the hashed address that made it (so each address
+/// keeps at most `ANONYMOUS_PER_ADDRESS`).
+#[derive(Clone)]
+pub struct SessionRecords {
+    pub(crate) store: Store,
+}
+
+impl SessionRecords {
+    /// Stores a new session; `false` when the id is taken (the caller draws another).
+    pub async fn create(
+        &self,
+        id_hash: &str,
+        data: &str,
+        expires_at: i64,
+        user_id: Option<&str>,
+        anonymous_from: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .create_session(
+                id_hash,
+                data,
+                expires_at,
+                user_id,
+                anonymous_from.map(|from| (from, ANONYMOUS_PER_ADDRESS)),
+            )
+            .await
+    }
+
+    pub async fn save(
+        &self,
+        id_hash: &str,
+        data: &str,
+        expires_at: i64,
+        user_id: Option<&str>,
+        anonymous_from: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .save_session(id_hash, data, expires_at, user_id, anonymous_from)
+            .await
+    }
+
+    /// The session's data, unless it has expired.
+    pub async fn load(&self, id_hash: &str, now: i64) -> Result<Option<String>, StoreError> {
+        self.store.load_session(id_hash, now).await
+    }
+
+    pub async fn delete(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.store.delete_session(id_hash).await
     }
 }

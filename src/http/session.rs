@@ -17,8 +17,9 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-use crate::account::sessions::{DEVICE_KEY, DeviceInfo};
-use crate::account::sign_in::{SignIn, active_user};
+use crate::account::sessions::{DEVICE_KEY, DeviceInfo, SessionRecords};
+use crate::account::sign_in::SignIn;
+use crate::account::user::UserRecord;
 use crate::app::AppState;
 use crate::clock::{Clock, Expires, fresh};
 use crate::federation::RoundTrip;
@@ -28,7 +29,6 @@ use crate::http::error::PageError;
 use crate::http::web::page::see_other;
 use crate::oauth::authorize::Pending;
 use crate::oauth::secret::{random_token, sha256_hex};
-use crate::store::{Store, UserRecord};
 
 pub const COOKIE_NAME: &str = "munjigi_session";
 /// On an https issuer: the `__Host-` prefix makes browsers refuse the cookie unless it is
@@ -39,7 +39,7 @@ pub const SECURE_COOKIE_NAME: &str = "__Host-munjigi_session";
 /// system clock here too (not the injectable one).
 #[derive(Clone)]
 pub struct DbSessionStore {
-    store: Store,
+    records: SessionRecords,
     clock: Clock,
 }
 
@@ -85,15 +85,13 @@ impl SessionStore for DbSessionStore {
         // A collision of 128-bit random ids is all but impossible; pick another if it happens.
         for _ in 0..3 {
             let created = self
-                .store
-                .create_session(
+                .records
+                .create(
                     &sha256_hex(&record.id.to_string()),
                     &data,
                     record.expiry_date.unix_timestamp(),
                     user_of(record).as_deref(),
-                    anonymous_origin(record)
-                        .as_deref()
-                        .map(|from| (from, ANONYMOUS_PER_ADDRESS)),
+                    anonymous_origin(record).as_deref(),
                 )
                 .await
                 .map_err(backend)?;
@@ -108,8 +106,8 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(record)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        self.store
-            .save_session(
+        self.records
+            .save(
                 &sha256_hex(&record.id.to_string()),
                 &data,
                 record.expiry_date.unix_timestamp(),
@@ -122,8 +120,8 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let data = self
-            .store
-            .load_session(&sha256_hex(&id.to_string()), self.clock.now())
+            .records
+            .load(&sha256_hex(&id.to_string()), self.clock.now())
             .await
             .map_err(backend)?;
         data.map(|d| {
@@ -133,8 +131,8 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.store
-            .delete_session(&sha256_hex(&id.to_string()))
+        self.records
+            .delete(&sha256_hex(&id.to_string()))
             .await
             .map_err(backend)
     }
@@ -142,7 +140,7 @@ impl SessionStore for DbSessionStore {
 
 pub fn layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
     let store = DbSessionStore {
-        store: state.store.clone(),
+        records: state.session_records(),
         clock: Clock::system(),
     };
     let https = state.config.issuer.is_https();
@@ -212,7 +210,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
         };
         let now = state.clock.now();
         let user = if sign_in.is_current(now, state.config.lifetimes.session_absolute) {
-            active_user(&state.store, &sign_in.user_id).await?
+            state.accounts().active_user(&sign_in.user_id).await?
         } else {
             None
         };
@@ -268,13 +266,6 @@ pub async fn sign_in(
 /// requests does not keep rows for hours.
 const ANONYMOUS_IDLE_MINUTES: i64 = 30;
 
-/// Sessions nobody has signed in to that one address (an IPv6 /64 counts as one) keeps at
-/// most: a new one beyond this ends that address's least recently used one. Anonymous state
-/// that can live in the browser does (the passkey prompt, CSRF tokens); what stays here — a
-/// pending authorization request, a round trip to a provider — is bounded by this instead.
-/// Enough for the people behind one NAT signing in at once; a flood from one address costs
-/// at most this many rows (for `ANONYMOUS_IDLE_MINUTES`).
-pub const ANONYMOUS_PER_ADDRESS: i64 = 32;
 const ANONYMOUS_FROM: &str = "anonymous_from";
 
 /// The key an address counts under (`client_ip::address_group`), hashed so that anonymous

@@ -111,7 +111,7 @@ async fn anonymous_prompts_and_requests_store_a_bounded_number_of_sessions(db: T
     // Cookieless authorization requests: each keeps its pending request in a session, but
     // one address keeps at most ANONYMOUS_PER_ADDRESS of them.
     let c = app.client(AuthMethod::ClientSecretBasic, false).await;
-    let bound = munjigi::http::session::ANONYMOUS_PER_ADDRESS;
+    let bound = munjigi::account::sessions::ANONYMOUS_PER_ADDRESS;
     for _ in 0..bound + 10 {
         let r = http
             .get(app.url(&auth_url(&c.id, &[])))

@@ -139,7 +139,7 @@ pub async fn render(
     let keys = state.keys.current();
     let ctx = state.oauth(&keys, state.clock.now());
     let mut apps = Vec::new();
-    for consent in state.store.consents_of(&user.id).await? {
+    for consent in accounts.allowed_apps(&user.id).await? {
         let name = ctx
             .client(&consent.client_id)
             .await?
@@ -152,7 +152,7 @@ pub async fn render(
         });
     }
     let second = state.second_factors();
-    let totp = state.store.totp_of(&user.id).await?;
+    let totp_since = second.authenticator_since(&user.id).await?;
     let recovery_left = second.recovery_codes_left(&user.id).await?;
     let one_factor_sessions = accounts
         .one_factor_sessions(&user.id, &current, state.config.lifetimes.session_idle)
@@ -193,7 +193,7 @@ pub async fn render(
         link_options,
         sessions,
         apps,
-        totp_since: totp.map(|t| when(t.created_at)),
+        totp_since: totp_since.map(when),
         recovery_left,
         passkeys_on: state.webauthn.is_some(),
         passkeys,
