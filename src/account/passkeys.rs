@@ -321,7 +321,7 @@ pub async fn report_clone(
     audit: &crate::audit::Audit,
     clone: CloneReport<'_>,
 ) -> Result<(), StoreError> {
-    let event = crate::audit::Event::new(crate::audit::Kind::SignInFailed)
+    let event = crate::audit::Event::new(crate::audit::EventKind::SignInFailed)
         .user(clone.user_id)
         .ip(clone.ip)
         .with("method", "passkey")

@@ -21,7 +21,7 @@ const QUEUE: usize = 10_000;
 const BATCH: usize = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum EventKind {
     SignIn,
     SignInFailed,
     Lockout,
@@ -36,7 +36,7 @@ pub enum Kind {
     Account,
 }
 
-impl Kind {
+impl EventKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SignIn => "sign_in",
@@ -57,7 +57,7 @@ impl Kind {
 /// One event; `detail` says the rest (`method`, `login`, `grant_type`, `action`, …).
 #[derive(Clone, Debug)]
 pub struct Event {
-    pub kind: Kind,
+    pub kind: EventKind,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
     pub ip: Option<IpAddr>,
@@ -65,7 +65,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(kind: Kind) -> Self {
+    pub fn new(kind: EventKind) -> Self {
         Self {
             kind,
             user_id: None,
@@ -158,7 +158,7 @@ impl Audit {
             self.metrics.token_issued("client_credentials", client_id);
             return;
         }
-        let event = Event::new(Kind::TokenIssued)
+        let event = Event::new(EventKind::TokenIssued)
             .client(Some(client_id))
             .with("grant_type", "client_credentials")
             .with("scope", scope)
@@ -169,17 +169,17 @@ impl Audit {
     fn count(&self, event: &Event) {
         let method = event.detail_str("method");
         match event.kind {
-            Kind::SignIn => self.metrics.login(method, LoginOutcome::Success),
-            Kind::SignInFailed => self.metrics.login(method, LoginOutcome::Failure),
-            Kind::Lockout => {
+            EventKind::SignIn => self.metrics.login(method, LoginOutcome::Success),
+            EventKind::SignInFailed => self.metrics.login(method, LoginOutcome::Failure),
+            EventKind::Lockout => {
                 self.metrics.login(method, LoginOutcome::Throttled);
                 self.metrics.rate_limited("login");
             }
-            Kind::TokenIssued => self.metrics.token_issued(
+            EventKind::TokenIssued => self.metrics.token_issued(
                 event.detail_str("grant_type"),
                 event.client_id.as_deref().unwrap_or(""),
             ),
-            Kind::RefreshTokenReuse => self.metrics.refresh_reuse(),
+            EventKind::RefreshTokenReuse => self.metrics.refresh_reuse(),
             _ => {}
         }
     }

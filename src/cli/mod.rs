@@ -452,7 +452,7 @@ pub(crate) async fn audit_admin_change(
     target: &str,
     now: i64,
 ) {
-    let event = crate::audit::Event::new(crate::audit::Kind::Admin)
+    let event = crate::audit::Event::new(crate::audit::EventKind::Admin)
         .with("actor", "cli")
         .with("action", action)
         .with("target", target);

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use crate::account::links::Links;
 use crate::account::sign_in::SignIn;
-use crate::audit::{Audit, Event, Kind};
+use crate::audit::{Audit, Event, EventKind};
 
 use super::link::{LinkError, PendingLink, Policy, Resolution, Told, link_and_tell};
 use super::{Callback, Federation, FederationError, Purpose, RoundTrip};
@@ -86,7 +86,7 @@ impl Federation {
         let identity = match self.finish(&trip, back.callback, now).await {
             Ok(identity) => identity,
             Err(e) => {
-                let event = Event::new(Kind::SignInFailed)
+                let event = Event::new(EventKind::SignInFailed)
                     .ip(back.ip)
                     .with("method", back.provider)
                     .with("reason", e.reason());

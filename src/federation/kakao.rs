@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::http::{Upstream, decode};
 use super::{
-    Begun, Connector, FederationError, Freshness, Kind, RoundTrip, UpstreamIdentity, pkce_pair,
-    with_query,
+    Begun, Connector, FederationError, Freshness, ProviderKind, RoundTrip, UpstreamIdentity,
+    pkce_pair, with_query,
 };
 use crate::config::OAuthUpstream;
 use crate::oauth::secret::random_token;
@@ -76,8 +76,8 @@ impl Connector for Kakao {
         "kakao"
     }
 
-    fn kind(&self) -> Kind {
-        Kind::Kakao
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Kakao
     }
 
     fn display_name(&self) -> &str {

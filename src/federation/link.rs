@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use crate::account::Accounts;
 use crate::account::links::{Links, ProviderChange};
-use crate::audit::{Audit, Event, Kind};
+use crate::audit::{Audit, Event, EventKind};
 use crate::oauth::secret::random_token;
 use crate::store::{IdentityRecord, Store, StoreError, UserRecord};
 
@@ -260,7 +260,7 @@ async fn tell(
         ProviderChange::Linked => "provider_linked",
         ProviderChange::Unlinked => "provider_unlinked",
     };
-    let event = Event::new(Kind::Account)
+    let event = Event::new(EventKind::Account)
         .user(user_id.to_owned())
         .ip(told.ip)
         .with("action", action)

@@ -29,7 +29,7 @@ pub const ROUND_TRIP_TTL: i64 = 600;
 
 /// Which provider it is: decides the button's look and wording.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum ProviderKind {
     Google,
     Kakao,
     Naver,
@@ -200,7 +200,7 @@ pub struct Begun {
 pub trait Connector: Send + Sync {
     /// The path segment and the `idp` claim: `google`, `kakao`, `naver`, or a generic id.
     fn id(&self) -> &str;
-    fn kind(&self) -> Kind;
+    fn kind(&self) -> ProviderKind;
     fn display_name(&self) -> &str;
     /// Whether this provider's verified-email flag may be trusted to find an account (Naver
     /// has none).
@@ -250,13 +250,13 @@ impl Federation {
         if let Some(google) = &config.google {
             connectors.push(Arc::new(oidc::OidcConnector::new(
                 google.clone(),
-                Kind::Google,
+                ProviderKind::Google,
             )));
         }
         for generic in &config.oidc {
             connectors.push(Arc::new(oidc::OidcConnector::new(
                 generic.clone(),
-                Kind::Oidc,
+                ProviderKind::Oidc,
             )));
         }
         Self {

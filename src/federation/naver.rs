@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::http::{Upstream, decode};
 use super::{
-    Begun, Connector, FederationError, Freshness, Kind, RoundTrip, UpstreamIdentity, with_query,
+    Begun, Connector, FederationError, Freshness, ProviderKind, RoundTrip, UpstreamIdentity,
+    with_query,
 };
 use crate::config::OAuthUpstream;
 use crate::oauth::secret::random_token;
@@ -53,8 +54,8 @@ impl Connector for Naver {
         "naver"
     }
 
-    fn kind(&self) -> Kind {
-        Kind::Naver
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Naver
     }
 
     fn display_name(&self) -> &str {

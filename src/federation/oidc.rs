@@ -19,7 +19,9 @@ use openidconnect::{
 use tokio::sync::Mutex;
 
 use super::http::{Upstream, UpstreamHttpError};
-use super::{Begun, Connector, FederationError, Freshness, Kind, RoundTrip, UpstreamIdentity};
+use super::{
+    Begun, Connector, FederationError, Freshness, ProviderKind, RoundTrip, UpstreamIdentity,
+};
 use crate::config::OidcUpstream;
 
 /// Discovery (and the keys it brings) is reused this long; keys that stop verifying are
@@ -30,12 +32,12 @@ const CLOCK_SKEW: i64 = 120;
 
 pub struct OidcConnector {
     config: OidcUpstream,
-    kind: Kind,
+    kind: ProviderKind,
     metadata: Mutex<Option<(Instant, CoreProviderMetadata)>>,
 }
 
 impl OidcConnector {
-    pub fn new(config: OidcUpstream, kind: Kind) -> Self {
+    pub fn new(config: OidcUpstream, kind: ProviderKind) -> Self {
         Self {
             config,
             kind,
@@ -118,7 +120,7 @@ impl Connector for OidcConnector {
         &self.config.id
     }
 
-    fn kind(&self) -> Kind {
+    fn kind(&self) -> ProviderKind {
         self.kind
     }
 
@@ -230,7 +232,7 @@ impl OidcConnector {
         }
         let max_age = match (self.kind, freshness.force) {
             // Google refuses prompt=login; max_age=0 asks it for a fresh sign-in instead.
-            (Kind::Google, true) => Some(0),
+            (ProviderKind::Google, true) => Some(0),
             (_, true) => {
                 request = request.add_prompt(CoreAuthPrompt::Login);
                 freshness.max_age

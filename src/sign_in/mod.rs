@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::links::Links;
 use crate::account::second_factor::{SecondFactorError, SecondFactors, Used};
 use crate::account::sign_in::{PasswordSignInError, SignIn};
-use crate::audit::{Audit, Event, Kind};
+use crate::audit::{Audit, Event, EventKind};
 use crate::federation::link::{LinkError, PendingLink, Told, link_and_tell};
 use crate::federation::{Federation, UpstreamIdentity, UpstreamOutcome};
 
@@ -121,8 +121,8 @@ impl SignIns<'_> {
             .sign_in_with_password(login, password, Some(place.ip), self.now)
             .await;
         let kind = match &attempt {
-            Err(PasswordSignInError::Invalid) => Kind::SignInFailed,
-            Err(PasswordSignInError::Throttled(_)) => Kind::Lockout,
+            Err(PasswordSignInError::Invalid) => EventKind::SignInFailed,
+            Err(PasswordSignInError::Throttled(_)) => EventKind::Lockout,
             _ => return attempt,
         };
         // Bounded: the name is whatever was typed.
@@ -185,8 +185,8 @@ impl SignIns<'_> {
             }
             Err(e) => {
                 let kind = match e {
-                    SecondFactorError::Throttled(_) => Kind::Lockout,
-                    _ => Kind::SignInFailed,
+                    SecondFactorError::Throttled(_) => EventKind::Lockout,
+                    _ => EventKind::SignInFailed,
                 };
                 let event = Event::new(kind)
                     .user(user_id)
@@ -234,7 +234,7 @@ impl SignIns<'_> {
     ) -> Result<Outcome, StoreError> {
         let sign_in = waiting.sign_in.with_second_factor(methods, self.now);
         if used == Some(Used::RecoveryCode) {
-            let event = Event::new(Kind::Account)
+            let event = Event::new(EventKind::Account)
                 .user(sign_in.user_id.clone())
                 .ip(place.ip)
                 .with("action", "recovery_code_used");
@@ -324,7 +324,7 @@ impl SignIns<'_> {
                 }
             }
         }
-        let event = Event::new(Kind::SignIn)
+        let event = Event::new(EventKind::SignIn)
             .user(sign_in.user_id.clone())
             .client(place.client_id.as_deref())
             .ip(place.ip)

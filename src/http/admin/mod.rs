@@ -75,7 +75,7 @@ fn record_change(state: &AppState, admin: &auth::Admin, action: &str, target: &s
 
 /// The event `record_change` records, for a change that adds what it changed.
 fn change_event(admin: &auth::Admin, action: &str, target: &str) -> crate::audit::Event {
-    crate::audit::Event::new(crate::audit::Kind::Admin)
+    crate::audit::Event::new(crate::audit::EventKind::Admin)
         .with("actor", admin.actor.clone())
         .with("action", action)
         .with("target", target)

@@ -452,7 +452,7 @@ pub async fn revoke_consent(
         .revoke_consent(&user.id, &client_id, now, ttl)
         .await?
         .ok_or_else(|| AdminApiError::not_found("consent"))?;
-    let event = crate::audit::Event::new(crate::audit::Kind::ConsentRevoked)
+    let event = crate::audit::Event::new(crate::audit::EventKind::ConsentRevoked)
         .user(user.id.clone())
         .client(Some(&client_id))
         .with("actor", admin.actor.clone());

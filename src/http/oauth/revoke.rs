@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::form::ClientForm;
 use crate::app::AppState;
-use crate::audit::{Event, Kind};
+use crate::audit::{Event, EventKind};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::TokenEndpointError;
 use crate::oauth::error::OAuthError;
@@ -27,7 +27,7 @@ pub async fn revoke(
     };
     match result {
         Ok(client_id) => {
-            let event = Event::new(Kind::TokenRevoked)
+            let event = Event::new(EventKind::TokenRevoked)
                 .client(Some(&client_id))
                 .ip(ip);
             state.audit.record(event, ctx.now);

@@ -22,7 +22,7 @@ use crate::account::reauth::{Offered, ReauthError, Reauthenticated};
 use crate::account::second_factor::SecondFactorError;
 use crate::account::self_service::SelfServiceError;
 use crate::app::AppState;
-use crate::audit::{Event, Kind};
+use crate::audit::{Event, EventKind};
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
@@ -88,7 +88,7 @@ impl Ctx {
     }
 
     fn audit(&self, action: &str) -> Event {
-        Event::new(Kind::Account)
+        Event::new(EventKind::Account)
             .user(self.signed_in.user.id.clone())
             .ip(self.ip)
             .with("action", action)
@@ -395,7 +395,7 @@ account_form!(revoke_app, |ctx, form| {
         .await
         .map_err(PageError::unavailable)?;
     if let Some(families) = revoked {
-        let event = Event::new(Kind::ConsentRevoked)
+        let event = Event::new(EventKind::ConsentRevoked)
             .user(user.id.clone())
             .client(Some(&form.client_id))
             .ip(ctx.ip)

@@ -22,7 +22,9 @@ use crate::account::reauth::Reauthenticated;
 use crate::account::sign_in::PasswordSignInError;
 use crate::app::AppState;
 use crate::federation::link::LinkError;
-use crate::federation::{Back, Callback, Connector, Federation, Freshness, Kind, Purpose, Return};
+use crate::federation::{
+    Back, Callback, Connector, Federation, Freshness, ProviderKind, Purpose, Return,
+};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
@@ -49,18 +51,18 @@ pub struct StartForm {
 /// The name people know a provider by, in the page's language.
 pub fn provider_name(t: &Texts, connector: &dyn Connector) -> String {
     match (connector.kind(), t.lang) {
-        (Kind::Kakao, "ko") => "카카오".into(),
-        (Kind::Naver, "ko") => "네이버".into(),
+        (ProviderKind::Kakao, "ko") => "카카오".into(),
+        (ProviderKind::Naver, "ko") => "네이버".into(),
         _ => connector.display_name().to_owned(),
     }
 }
 
 fn provider_label(t: &Texts, connector: &dyn Connector) -> String {
     match connector.kind() {
-        Kind::Google => t.google_button.to_owned(),
-        Kind::Kakao => t.kakao_button.to_owned(),
-        Kind::Naver => t.naver_button.to_owned(),
-        Kind::Oidc => format!(
+        ProviderKind::Google => t.google_button.to_owned(),
+        ProviderKind::Kakao => t.kakao_button.to_owned(),
+        ProviderKind::Naver => t.naver_button.to_owned(),
+        ProviderKind::Oidc => format!(
             "{}{}{}",
             t.provider_button_before,
             connector.display_name(),
@@ -69,12 +71,12 @@ fn provider_label(t: &Texts, connector: &dyn Connector) -> String {
     }
 }
 
-pub fn provider_class(kind: Kind) -> &'static str {
+pub fn provider_class(kind: ProviderKind) -> &'static str {
     match kind {
-        Kind::Google => "google",
-        Kind::Kakao => "kakao",
-        Kind::Naver => "naver",
-        Kind::Oidc => "oidc",
+        ProviderKind::Google => "google",
+        ProviderKind::Kakao => "kakao",
+        ProviderKind::Naver => "naver",
+        ProviderKind::Oidc => "oidc",
     }
 }
 

@@ -112,7 +112,7 @@ async fn finish(
         let keys = state.keys.current();
         let ctx = state.oauth(&keys, state.clock.now());
         logout::notify_clients(&ctx, &state.http, &s.user_id, &s.sid).await;
-        let event = crate::audit::Event::new(crate::audit::Kind::Logout)
+        let event = crate::audit::Event::new(crate::audit::EventKind::Logout)
             .user(s.user_id.clone())
             .with("sid", s.sid.clone());
         state.audit.record(event, ctx.now);

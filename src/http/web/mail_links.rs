@@ -18,7 +18,7 @@ use crate::account::links::{ConfirmError, Confirmed, LinkAccount, LinkUser, Rese
 use crate::account::proof_of_address::Removed;
 use crate::account::sign_in::SignIn;
 use crate::app::AppState;
-use crate::audit::{Event, Kind};
+use crate::audit::{Event, EventKind};
 use crate::http::client_ip::ClientIp;
 use crate::http::csrf::Csrf;
 use crate::http::error::PageError;
@@ -176,7 +176,7 @@ pub async fn verify_submit(
             );
         }
     };
-    let mut event = Event::new(Kind::Account)
+    let mut event = Event::new(EventKind::Account)
         .user(user_id)
         .ip(ip)
         .with("action", action);
@@ -357,7 +357,7 @@ pub async fn reset_submit(
         .await
     {
         Ok(reset) => {
-            let mut event = Event::new(Kind::Account)
+            let mut event = Event::new(EventKind::Account)
                 .user(reset.user.id)
                 .ip(ip)
                 .with("action", "password_reset")

@@ -21,7 +21,7 @@ use crate::account::passkeys::{Ceremony, CloneReport, PasskeyError, report_clone
 use crate::account::reauth::{Offered, ReauthError};
 use crate::account::sign_in::SignIn;
 use crate::app::AppState;
-use crate::audit::{Event, Kind};
+use crate::audit::{Event, EventKind};
 use crate::clock::{Expires, fresh};
 use crate::http::client_ip::Device;
 use crate::http::csrf::Csrf;
@@ -380,7 +380,7 @@ async fn check_assertion(
             Err(Ok(refusal(t, Why::Cloned)))
         }
         Err(e) => {
-            let event = Event::new(Kind::SignInFailed)
+            let event = Event::new(EventKind::SignInFailed)
                 .ip(device.ip)
                 .with("method", "passkey")
                 .with("reason", refusal_reason(&e));
@@ -474,7 +474,7 @@ pub async fn register(
             state
                 .links()
                 .notify_passkey_added(user, &record.name, page.lang(None).code());
-            let event = Event::new(Kind::Account)
+            let event = Event::new(EventKind::Account)
                 .user(user.id.clone())
                 .ip(device.ip)
                 .with("action", "passkey_added")

@@ -1,7 +1,7 @@
 //! The authorization request's steps against the store: start it, decide what comes next,
 //! record a consent answer, issue the code. Handlers call these and render the answer.
 
-use crate::audit::{Event, Kind};
+use crate::audit::{Event, EventKind};
 use crate::oauth::client::Client;
 use crate::oauth::context::OAuthContext;
 use crate::oauth::error::OAuthError;
@@ -149,7 +149,7 @@ pub async fn answer_consent(
         ctx.store
             .save_consent(&sign_in.user_id, client_id, &all, ctx.now)
             .await?;
-        let event = Event::new(Kind::ConsentGiven)
+        let event = Event::new(EventKind::ConsentGiven)
             .user(sign_in.user_id.clone())
             .client(Some(client_id))
             .with("scope", all);

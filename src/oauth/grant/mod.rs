@@ -139,7 +139,7 @@ impl Signed<'_> {
             account_epoch: Some(self.user.access_epoch),
         };
         let access_token = access_token::sign(ctx.keys, &access)?;
-        let event = crate::audit::Event::new(crate::audit::Kind::TokenIssued)
+        let event = crate::audit::Event::new(crate::audit::EventKind::TokenIssued)
             .user(self.user.id.clone())
             .client(Some(client.id()))
             .with("grant_type", self.grant_type.as_str())

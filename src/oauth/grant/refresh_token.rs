@@ -64,7 +64,7 @@ pub async fn refresh(
                 grant_id,
                 "refresh token reused; family revoked"
             );
-            let event = crate::audit::Event::new(crate::audit::Kind::RefreshTokenReuse)
+            let event = crate::audit::Event::new(crate::audit::EventKind::RefreshTokenReuse)
                 .client(Some(client.id()))
                 .with("grant_id", grant_id);
             ctx.audit.record(event, ctx.now);
